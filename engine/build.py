@@ -1,0 +1,73 @@
+"""build-index and add: corpus file -> checked passages -> vectors -> index dir."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from engine import index as index_dir
+from engine.corpus import Passage, read_corpus
+from engine.encoder import Encoder
+from engine.index import HnswParams, Index, ModelInfo
+
+
+@dataclass
+class BuildSummary:
+    index: Index
+    passages: int
+    truncated: int
+    encode_seconds: float
+    total_seconds: float
+
+    def describe(self) -> str:
+        languages = ", ".join(self.index.languages)
+        return (
+            f"{self.index.path}: {self.index.count} passages in {len(self.index.languages)} language(s) "
+            f"({languages}); {self.passages} encoded in {self.encode_seconds:.1f} s "
+            f"({self.passages / max(self.encode_seconds, 1e-9):.0f}/s), {self.truncated} truncated to "
+            f"the model's max length; total {self.total_seconds:.1f} s"
+        )
+
+
+def build_index(corpus: str | Path, encoder: Encoder, out: str | Path, params: HnswParams = HnswParams(),
+                default_lang: str | None = None, overwrite: bool = False, quiet: bool = False) -> BuildSummary:
+    started = time.perf_counter()
+    passages = read_corpus(corpus, default_lang)
+    params.check()
+    index_dir.check_target(Path(out), overwrite)  # fail before the long encoding, not after
+    vectors, truncated, encode_seconds = _encode(encoder, passages, quiet)
+    index = index_dir.create(Path(out), passages, vectors, _model_info(encoder), params, overwrite=overwrite)
+    return BuildSummary(index, len(passages), truncated, encode_seconds, time.perf_counter() - started)
+
+
+def add_to_index(index: Index, corpus: str | Path, encoder: Encoder, default_lang: str | None = None,
+                 quiet: bool = False) -> BuildSummary:
+    started = time.perf_counter()
+    index.check_model(encoder.bundle.fingerprint, str(encoder.bundle.path))
+    passages = read_corpus(corpus, default_lang)
+    vectors, truncated, encode_seconds = _encode(encoder, passages, quiet)
+    updated = index_dir.add(index, passages, vectors)
+    return BuildSummary(updated, len(passages), truncated, encode_seconds, time.perf_counter() - started)
+
+
+def passage_text(passage: Passage) -> str:
+    """What gets embedded: the title, when there is one, before the text."""
+    return f"{passage.title}. {passage.text}" if passage.title else passage.text
+
+
+def _encode(encoder: Encoder, passages: list[Passage], quiet: bool):
+    started = time.perf_counter()
+    encodings = encoder.tokenize([passage_text(p) for p in passages], encoder.bundle.passage_prefix)
+    truncated = sum(bool(encoding.overflowing) for encoding in encodings)
+    with tqdm(total=len(passages), desc="encoding", unit="passage", disable=quiet) as bar:
+        vectors = encoder.embed(encodings, progress=bar.update)
+    return vectors, truncated, time.perf_counter() - started
+
+
+def _model_info(encoder: Encoder) -> ModelInfo:
+    bundle = encoder.bundle
+    return ModelInfo(bundle.fingerprint, bundle.manifest["source_model"], encoder.variant, bundle.dimension,
+                     str(bundle.path.resolve()))

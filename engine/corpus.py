@@ -1,0 +1,110 @@
+"""Read a passage collection: JSONL (BEIR/MTEB corpus.jsonl shape) or TSV with a header row.
+
+Every record needs an id (`id` or BEIR's `_id`) and a non-empty `text`; `title` and `lang` are
+optional; any other field is kept as extra metadata. The whole file is checked before anything is
+encoded, so a bad line fails fast and names itself.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.errors import EngineError
+from engine.languages import UNDETERMINED, check_language_code
+
+ID_FIELDS = ("id", "_id")
+KNOWN_FIELDS = {*ID_FIELDS, "text", "title", "lang"}
+
+
+@dataclass
+class Passage:
+    id: str
+    text: str
+    title: str = ""
+    lang: str = UNDETERMINED
+    extra: dict = field(default_factory=dict)
+
+
+def read_corpus(path: str | Path, default_lang: str | None = None) -> list[Passage]:
+    path = Path(path)
+    if not path.is_file():
+        raise EngineError(f"corpus file {path} does not exist")
+    if default_lang is not None:
+        check_language_code(default_lang, "--lang")
+    records = _read_tsv(path) if path.suffix.lower() in (".tsv", ".tab") else _read_jsonl(path)
+    passages, first_line_of = [], {}
+    for line_no, record in records:
+        passage = _to_passage(record, path, line_no, default_lang)
+        if passage.id in first_line_of:
+            raise EngineError(
+                f"{path}:{line_no}: duplicate id {passage.id!r} (first seen on line {first_line_of[passage.id]})"
+            )
+        first_line_of[passage.id] = line_no
+        passages.append(passage)
+    if not passages:
+        raise EngineError(f"corpus {path} is empty: no passages to index")
+    return passages
+
+
+def _read_jsonl(path: Path):
+    with open(path, encoding="utf-8") as handle:
+        try:
+            for line_no, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise EngineError(f"{path}:{line_no}: malformed JSON ({err.msg} at column {err.colno})") from None
+                if not isinstance(record, dict):
+                    raise EngineError(f"{path}:{line_no}: expected a JSON object, got {type(record).__name__}")
+                yield line_no, record
+        except UnicodeDecodeError as err:
+            raise EngineError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+
+
+def _read_tsv(path: Path):
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+        try:
+            header = next(reader, None)
+            if header is None:
+                return
+            if "text" not in header or not set(ID_FIELDS).intersection(header):
+                raise EngineError(f"{path}:1: the TSV header must name the columns, including 'id' and 'text' (got {header})")
+            for row in reader:
+                line_no = reader.line_num
+                if not any(cell.strip() for cell in row):
+                    continue
+                if len(row) != len(header):
+                    raise EngineError(f"{path}:{line_no}: expected {len(header)} tab-separated fields, found {len(row)}")
+                yield line_no, dict(zip(header, row))
+        except UnicodeDecodeError as err:
+            raise EngineError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+
+
+def _to_passage(record: dict, path: Path, line_no: int, default_lang: str | None) -> Passage:
+    where = f"{path}:{line_no}"
+    raw_id = next((record[name] for name in ID_FIELDS if name in record), None)
+    if raw_id is None or (isinstance(raw_id, str) and not raw_id.strip()):
+        raise EngineError(f"{where}: missing 'id'")
+    if not isinstance(raw_id, (str, int)):
+        raise EngineError(f"{where}: 'id' must be a string or an integer")
+    text = record.get("text")
+    if text is None:
+        raise EngineError(f"{where}: missing 'text'")
+    if not isinstance(text, str) or not text.strip():
+        raise EngineError(f"{where}: 'text' must be a non-empty string")
+    title = record.get("title") or ""
+    if not isinstance(title, str):
+        raise EngineError(f"{where}: 'title' must be a string")
+    lang = record.get("lang") or default_lang or UNDETERMINED
+    if not isinstance(lang, str):
+        raise EngineError(f"{where}: 'lang' must be a string")
+    if lang != UNDETERMINED:
+        check_language_code(lang, f"{where}: 'lang'")
+    extra = {key: value for key, value in record.items() if key not in KNOWN_FIELDS}
+    return Passage(id=str(raw_id), text=text, title=title, lang=lang, extra=extra)

@@ -1,0 +1,264 @@
+"""Index dir: hnswlib graph, stored vectors, SQLite metadata and a manifest with checksums.
+
+Layout of an index dir:
+    manifest.json   format, model fingerprint, dimension, metric, HNSW parameters, count, checksums
+    graph.hnsw      hnswlib graph over L2-normalised vectors, inner-product space
+    vectors.npy     float32 (labels, dim): row i is the vector of graph label i (exact scoring, rebuilds)
+    meta.sqlite     passage metadata (engine.metadata)
+
+Every change (build, add, delete) writes a complete new dir and swaps it in (engine.atomic_dir),
+so a crash or kill leaves the previous index as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import hnswlib
+import numpy as np
+
+from engine import atomic_dir, metadata
+from engine.corpus import Passage
+from engine.errors import EngineError
+from engine.hashing import sha256_file
+
+FORMAT_NAME = "engine-index"
+FORMAT_VERSION = 1
+METRIC = "ip"
+MANIFEST = "manifest.json"
+GRAPH = "graph.hnsw"
+VECTORS = "vectors.npy"
+METADATA = "meta.sqlite"
+DATA_FILES = (GRAPH, VECTORS, METADATA)
+
+
+@dataclass(frozen=True)
+class HnswParams:
+    M: int = 32
+    ef_construction: int = 200
+    ef_search: int = 64
+
+    def check(self) -> "HnswParams":
+        for name, value in asdict(self).items():
+            if not isinstance(value, int) or value < 1:
+                raise EngineError(f"HNSW parameter {name} must be a positive integer, got {value!r}")
+        return self
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the index records about the model that made its vectors."""
+
+    fingerprint: str
+    source_model: str
+    variant: str
+    dimension: int
+    bundle: str  # where the bundle was, so search can find it again without --model
+
+
+class Index:
+    """An opened index dir. The graph and vectors are loaded; metadata stays in SQLite."""
+
+    def __init__(self, path: Path, manifest: dict, graph: hnswlib.Index, vectors: np.ndarray,
+                 catalogue: list[tuple[int, str, str]]):
+        self.path = path
+        self.manifest = manifest
+        self.graph = graph
+        self.vectors = vectors
+        self.metadata = metadata.MetadataReader(path / METADATA)
+        n_labels = vectors.shape[0]
+        self.ids = np.full(n_labels, None, dtype=object)
+        self.languages = sorted({lang for _, _, lang in catalogue})
+        lang_number = {lang: number for number, lang in enumerate(self.languages)}
+        self.lang_of_label = np.full(n_labels, -1, dtype=np.int16)
+        for label, passage_id, lang in catalogue:
+            self.ids[label] = passage_id
+            self.lang_of_label[label] = lang_number[lang]
+
+    @property
+    def count(self) -> int:
+        return int(self.manifest["count"])
+
+    @property
+    def dimension(self) -> int:
+        return int(self.manifest["model"]["dimension"])
+
+    @property
+    def params(self) -> HnswParams:
+        return HnswParams(**self.manifest["hnsw"])
+
+    @property
+    def model(self) -> ModelInfo:
+        return ModelInfo(**self.manifest["model"])
+
+    def check_model(self, fingerprint: str, bundle_name: str) -> None:
+        expected = self.manifest["model"]["fingerprint"]
+        if fingerprint != expected:
+            raise EngineError(
+                f"model {bundle_name} (fingerprint {fingerprint[:12]}) does not match index {self.path}, "
+                f"which was built with {self.manifest['model']['source_model']} "
+                f"(fingerprint {expected[:12]}); use that model or rebuild the index"
+            )
+
+
+def create(path: Path, passages: list[Passage], vectors: np.ndarray, model: ModelInfo,
+           params: HnswParams = HnswParams(), overwrite: bool = False) -> Index:
+    """Build a new index dir from passages and their vectors (row i belongs to passage i)."""
+    path = Path(path)
+    params.check()
+    check_target(path, overwrite)
+    _check_vectors(vectors, model.dimension, len(passages))
+    with atomic_dir.replace_dir(path) as temp:
+        graph = _new_graph(model.dimension, params, capacity=len(passages))
+        graph.add_items(vectors, np.arange(len(passages)))
+        graph.save_index(str(temp / GRAPH))
+        np.save(temp / VECTORS, vectors.astype(np.float32, copy=False))
+        metadata.create(temp / METADATA)
+        metadata.insert(temp / METADATA, passages, first_label=0)
+        _write_manifest(temp, {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "model": asdict(model),
+            "metric": METRIC,
+            "hnsw": asdict(params),
+            "count": len(passages),
+            "next_label": len(passages),
+            "created": _now(),
+        })
+    return open_index(path)
+
+
+def check_target(path: Path, overwrite: bool) -> None:
+    """Refuse to replace an existing index without `overwrite`, or anything that is not an index."""
+    if path.exists() and not overwrite:
+        raise EngineError(f"{path} already exists; pass --overwrite to replace it, or use `engine add`")
+    if path.exists() and not (path / MANIFEST).is_file():
+        raise EngineError(f"{path} exists and is not an index dir; refusing to replace it")
+
+
+def open_index(path: Path, verify: bool = True) -> Index:
+    """Open an index dir, checking its manifest and (by default) every file's checksum."""
+    path = Path(path)
+    atomic_dir.recover(path)
+    manifest = _read_manifest(path)
+    for name in DATA_FILES:
+        file = path / name
+        if not file.is_file():
+            raise EngineError(f"index {path} is missing {name}")
+        entry = manifest["files"][name]
+        if file.stat().st_size != entry["size"] or (verify and sha256_file(file) != entry["sha256"]):
+            raise EngineError(
+                f"index file {file} is truncated or corrupted (it does not match the checksum in "
+                f"{MANIFEST}); rebuild the index"
+            )
+    dimension = manifest["model"]["dimension"]
+    vectors = np.load(path / VECTORS, mmap_mode="r")
+    if vectors.ndim != 2 or vectors.shape != (manifest["next_label"], dimension):
+        raise EngineError(f"index file {path / VECTORS} has shape {vectors.shape}, expected "
+                          f"({manifest['next_label']}, {dimension})")
+    graph = hnswlib.Index(space=METRIC, dim=dimension)
+    graph.load_index(str(path / GRAPH), max_elements=manifest["next_label"])
+    graph.set_ef(manifest["hnsw"]["ef_search"])
+    return Index(path, manifest, graph, vectors, metadata.read_catalogue(path / METADATA))
+
+
+def add(index: Index, passages: list[Passage], vectors: np.ndarray) -> Index:
+    """A new version of the index with passages appended; ids already present are refused."""
+    _check_vectors(vectors, index.dimension, len(passages))
+    present = set(index.ids[index.ids != None])  # noqa: E711 (element-wise comparison)
+    clashes = [p.id for p in passages if p.id in present]
+    if clashes:
+        raise EngineError(f"{len(clashes)} id(s) already in index {index.path}, e.g. {clashes[0]!r}; "
+                          "delete them first or use new ids")
+    first = index.manifest["next_label"]
+    with atomic_dir.replace_dir(index.path) as temp:
+        graph = _load_graph_copy(index, capacity=first + len(passages))
+        graph.add_items(vectors, np.arange(first, first + len(passages)))
+        graph.save_index(str(temp / GRAPH))
+        np.save(temp / VECTORS, np.concatenate([index.vectors, vectors.astype(np.float32)]))
+        shutil.copyfile(index.path / METADATA, temp / METADATA)
+        metadata.insert(temp / METADATA, passages, first_label=first)
+        _write_manifest(temp, {**index.manifest, "count": index.count + len(passages),
+                               "next_label": first + len(passages), "updated": _now()})
+    return open_index(index.path)
+
+
+def delete(index: Index, ids: list[str]) -> Index:
+    """A new version of the index without the given ids (all must be present)."""
+    label_of = {passage_id: label for label, passage_id in enumerate(index.ids) if passage_id is not None}
+    missing = [passage_id for passage_id in ids if passage_id not in label_of]
+    if missing:
+        raise EngineError(f"{len(missing)} id(s) not in index {index.path}, e.g. {missing[0]!r}")
+    labels = sorted({label_of[passage_id] for passage_id in ids})
+    with atomic_dir.replace_dir(index.path) as temp:
+        graph = _load_graph_copy(index, capacity=index.manifest["next_label"])
+        for label in labels:
+            graph.mark_deleted(label)
+        graph.save_index(str(temp / GRAPH))
+        shutil.copyfile(index.path / VECTORS, temp / VECTORS)
+        shutil.copyfile(index.path / METADATA, temp / METADATA)
+        metadata.delete(temp / METADATA, labels)
+        _write_manifest(temp, {**index.manifest, "count": index.count - len(labels), "updated": _now()})
+    return open_index(index.path)
+
+
+def _new_graph(dimension: int, params: HnswParams, capacity: int) -> hnswlib.Index:
+    graph = hnswlib.Index(space=METRIC, dim=dimension)
+    graph.init_index(max_elements=max(capacity, 1), M=params.M, ef_construction=params.ef_construction,
+                     allow_replace_deleted=False)
+    graph.set_ef(params.ef_search)
+    return graph
+
+
+def _load_graph_copy(index: Index, capacity: int) -> hnswlib.Index:
+    """A fresh in-memory copy of the stored graph, so the opened index stays untouched."""
+    graph = hnswlib.Index(space=METRIC, dim=index.dimension)
+    graph.load_index(str(index.path / GRAPH), max_elements=capacity)
+    return graph
+
+
+def _check_vectors(vectors: np.ndarray, dimension: int, count: int) -> None:
+    if vectors.ndim != 2 or vectors.shape[1] != dimension:
+        raise EngineError(f"vectors have shape {vectors.shape}; the index needs dimension {dimension}")
+    if vectors.shape[0] != count:
+        raise EngineError(f"{vectors.shape[0]} vectors for {count} passages")
+    if not np.isfinite(vectors).all():
+        raise EngineError("vectors contain NaN or infinite values")
+
+
+def _write_manifest(directory: Path, manifest: dict) -> None:
+    manifest["files"] = {
+        name: {"sha256": sha256_file(directory / name), "size": (directory / name).stat().st_size}
+        for name in DATA_FILES
+    }
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _read_manifest(path: Path) -> dict:
+    if not path.is_dir():
+        raise EngineError(f"index {path} does not exist or is not a directory")
+    manifest_path = path / MANIFEST
+    if not manifest_path.is_file():
+        raise EngineError(f"{path} is not an index dir: it has no {MANIFEST} (build one with `engine build-index`)")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise EngineError(f"{manifest_path} is corrupted: {err}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
+        raise EngineError(f"{manifest_path} is not an engine index manifest")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise EngineError(f"{manifest_path} has format version {manifest.get('format_version')}; "
+                          f"this engine reads version {FORMAT_VERSION}")
+    required = ("model", "metric", "hnsw", "count", "next_label", "files")
+    missing = [name for name in required if name not in manifest]
+    if missing:
+        raise EngineError(f"{manifest_path} lacks the field(s): {', '.join(missing)}")
+    return manifest
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,24 @@
+"""Language codes: ISO 639-1 (two letters) or ISO 639-3 (three letters), optional region subtag."""
+
+import re
+
+from engine.errors import EngineError
+
+ISO_639_1 = frozenset(
+    "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy "
+    "da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu "
+    "hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb "
+    "lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om "
+    "or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv sw "
+    "ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu".split()
+)
+_CODE = re.compile(r"^(?P<base>[a-z]{2,3})(-[A-Za-z0-9]{2,8})*$")
+UNDETERMINED = "und"
+
+
+def check_language_code(code: str, where: str) -> str:
+    """Return the code if it is a well-formed ISO 639 code, else raise naming `where`."""
+    match = _CODE.match(code)
+    if not match or (len(match["base"]) == 2 and match["base"] not in ISO_639_1):
+        raise EngineError(f"{where}: unknown language code {code!r} (expected ISO 639-1 such as 'en', 'sw', 'yo')")
+    return code

@@ -1,0 +1,82 @@
+"""Passage metadata in SQLite: one row per live passage, keyed by its graph label."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+from engine.corpus import Passage
+
+_SCHEMA = """
+CREATE TABLE passages (
+    label INTEGER PRIMARY KEY,
+    id    TEXT NOT NULL UNIQUE,
+    lang  TEXT NOT NULL,
+    title TEXT NOT NULL,
+    text  TEXT NOT NULL,
+    extra TEXT NOT NULL
+);
+CREATE INDEX passages_lang ON passages(lang);
+"""
+# SQLite limits the number of bound parameters per statement.
+_MAX_PARAMS = 900
+
+
+def create(path: Path) -> None:
+    with sqlite3.connect(path) as db:
+        db.executescript(_SCHEMA)
+    db.close()
+
+
+def insert(path: Path, passages: list[Passage], first_label: int) -> None:
+    rows = (
+        (first_label + offset, p.id, p.lang, p.title, p.text, json.dumps(p.extra, ensure_ascii=False))
+        for offset, p in enumerate(passages)
+    )
+    with sqlite3.connect(path) as db:
+        db.executemany("INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?)", rows)
+    db.close()
+
+
+def delete(path: Path, labels: list[int]) -> None:
+    with sqlite3.connect(path) as db:
+        db.executemany("DELETE FROM passages WHERE label = ?", ((label,) for label in labels))
+    db.close()
+
+
+def read_catalogue(path: Path) -> list[tuple[int, str, str]]:
+    """(label, id, lang) of every live passage, in label order."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return db.execute("SELECT label, id, lang FROM passages ORDER BY label").fetchall()
+    finally:
+        db.close()
+
+
+class MetadataReader:
+    """Read-only lookups of title, text and extra fields; one connection per thread."""
+
+    def __init__(self, path: Path):
+        self._uri = f"file:{path}?mode=ro"
+        self._local = threading.local()
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = sqlite3.connect(self._uri, uri=True, check_same_thread=False)
+        return db
+
+    def fetch(self, labels) -> dict[int, tuple[str, str, dict]]:
+        """label -> (title, text, extra) for the given labels."""
+        unique = sorted(set(int(label) for label in labels))
+        found = {}
+        for start in range(0, len(unique), _MAX_PARAMS):
+            chunk = unique[start:start + _MAX_PARAMS]
+            marks = ",".join("?" * len(chunk))
+            for label, title, text, extra in self._db().execute(
+                f"SELECT label, title, text, extra FROM passages WHERE label IN ({marks})", chunk
+            ):
+                found[label] = (title, text, json.loads(extra))
+        return found

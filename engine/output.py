@@ -1,0 +1,72 @@
+"""How search results and index facts are shown: text, JSON, TREC run files."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from engine.errors import EngineError
+from engine.index import Index
+
+SNIPPET = 110
+
+
+def read_queries(handle) -> tuple[list[str], list[str]]:
+    """`qid<TAB>query` lines (TREC topics TSV); blank lines are skipped."""
+    qids, texts = [], []
+    name = getattr(handle, "name", "queries")
+    for line_no, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue
+        parts = line.rstrip("\n").split("\t")
+        if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
+            raise EngineError(f"{name}:{line_no}: expected `qid<TAB>query`")
+        qids.append(parts[0].strip())
+        texts.append(parts[1].strip())
+    if not qids:
+        raise EngineError(f"{name}: no queries")
+    return qids, texts
+
+
+def write_trec_run(out, qids, results, tag: str) -> None:
+    for qid, hits in zip(qids, results):
+        for rank, hit in enumerate(hits, start=1):
+            out.write(f"{qid} Q0 {hit.id} {rank} {hit.score:.6f} {tag}\n")
+
+
+def results_json(queries, results, seconds: float) -> dict:
+    return {
+        "latency_ms": round(seconds * 1000, 2),
+        "results": [{"query": query, "hits": [asdict(hit) for hit in hits]} for query, hits in zip(queries, results)],
+    }
+
+
+def results_text(queries, results, seconds: float) -> str:
+    lines = []
+    for query, hits in zip(queries, results):
+        lines.append(f"query: {query}")
+        for rank, hit in enumerate(hits, start=1):
+            body = f"{hit.title}: {hit.text}" if hit.title else hit.text
+            if len(body) > SNIPPET:
+                body = body[:SNIPPET - 1] + "…"
+            lines.append(f"  {rank:>2}. {hit.score:.4f} [{hit.lang}] {hit.id}  {body}")
+    per_query = seconds * 1000 / max(len(queries), 1)
+    lines.append(f"{len(queries)} quer{'y' if len(queries) == 1 else 'ies'} in {seconds * 1000:.1f} ms "
+                 f"({per_query:.1f} ms per query, encoding included)")
+    return "\n".join(lines)
+
+
+def index_info(index: Index) -> str:
+    manifest = index.manifest
+    model, hnsw = manifest["model"], manifest["hnsw"]
+    size = sum(entry["size"] for entry in manifest["files"].values())
+    return "\n".join([
+        f"index:      {index.path}",
+        f"passages:   {manifest['count']} in {len(index.languages)} language(s): {', '.join(index.languages)}",
+        f"model:      {model['source_model']} ({model['variant']}, dimension {model['dimension']})",
+        f"bundle:     {model['bundle']}",
+        f"fingerprint {model['fingerprint']}",
+        f"hnsw:       M={hnsw['M']} ef_construction={hnsw['ef_construction']} ef_search={hnsw['ef_search']} "
+        f"metric={manifest['metric']}",
+        f"size:       {size / 1e6:.1f} MB on disk",
+        f"created:    {manifest.get('created', '?')}" + (f", updated {manifest['updated']}" if "updated" in manifest else ""),
+    ])

@@ -1,0 +1,139 @@
+"""Batch-first search over an index dir: HNSW, language filters, exact re-scoring, metadata."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine import kernels
+from engine.errors import EngineError
+from engine.index import Index
+from engine.languages import check_language_code
+
+# A language filter whose passages number at most this is answered by exact search over them:
+# hnswlib's filtered search slows sharply when few nodes pass (benchmarks/test_search_layer.py).
+EXACT_FILTER_LIMIT = 20_000
+
+
+@dataclass
+class Hit:
+    id: str
+    score: float
+    lang: str
+    title: str = ""
+    text: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+class Searcher:
+    """Search an opened index with query vectors, or with texts when given an encoder."""
+
+    def __init__(self, index: Index, encoder=None, exact_filter_limit: int = EXACT_FILTER_LIMIT,
+                 num_threads: int = 1):
+        if encoder is not None:
+            index.check_model(encoder.bundle.fingerprint, str(encoder.bundle.path))
+        self.index = index
+        self.encoder = encoder
+        self.exact_filter_limit = exact_filter_limit
+        self.num_threads = num_threads
+        # hnswlib's ef is index-wide state: changing it and querying happen under one lock.
+        self._graph_lock = threading.Lock()
+
+    def search(self, queries: list[str], k: int = 10, languages=None, ef: int | None = None,
+               rescore: bool = False, with_text: bool = True) -> list[list[Hit]]:
+        if self.encoder is None:
+            raise EngineError("this searcher has no encoder: pass query vectors to search_vectors")
+        for number, query in enumerate(queries, start=1):
+            if not query.strip():
+                raise EngineError(f"query {number} is empty")
+        vectors = self.encoder.encode_queries(queries)
+        return self.search_vectors(vectors, k, languages, ef, rescore, with_text)
+
+    def search_vectors(self, vectors: np.ndarray, k: int = 10, languages=None, ef: int | None = None,
+                       rescore: bool = False, with_text: bool = True) -> list[list[Hit]]:
+        vectors = self._check_queries(vectors)
+        allowed = self._allowed_labels(languages)
+        available = self.index.count if allowed is None else len(allowed)
+        if not isinstance(k, int) or k < 1:
+            raise EngineError(f"k must be a positive integer, got {k!r}")
+        if k > available:
+            scope = "the collection" if allowed is None else f"the passages in {', '.join(languages)}"
+            raise EngineError(f"k={k} is larger than {scope} ({available} passages)")
+        if ef is not None and (not isinstance(ef, int) or ef < 1):
+            raise EngineError(f"ef must be a positive integer, got {ef!r}")
+        if allowed is not None and len(allowed) <= self.exact_filter_limit:
+            labels, scores = self._exact(vectors, allowed, k)
+        else:
+            labels, scores = self._approximate(vectors, k, ef, allowed, rescore)
+        return self._hits(labels, scores, with_text)
+
+    def _check_queries(self, vectors: np.ndarray) -> np.ndarray:
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if vectors.ndim == 1:
+            vectors = vectors[None, :]
+        if vectors.ndim != 2 or vectors.shape[1] != self.index.dimension:
+            raise EngineError(f"query vectors have shape {vectors.shape}; the index has dimension "
+                              f"{self.index.dimension}")
+        if vectors.shape[0] == 0:
+            raise EngineError("no queries given")
+        return np.ascontiguousarray(vectors)
+
+    def _allowed_labels(self, languages) -> np.ndarray | None:
+        if not languages:
+            return None
+        numbers = []
+        for code in languages:
+            check_language_code(code, "language filter")
+            if code not in self.index.languages:
+                raise EngineError(f"language filter: no passages in {code!r} in this index "
+                                  f"(it has: {', '.join(self.index.languages)})")
+            numbers.append(self.index.languages.index(code))
+        return np.flatnonzero(np.isin(self.index.lang_of_label, numbers))
+
+    def _exact(self, vectors, allowed, k):
+        scores = vectors @ self.index.vectors[allowed].T
+        positions, best = kernels.top_k(scores, k)
+        return allowed[positions], best
+
+    def _approximate(self, vectors, k, ef, allowed, rescore):
+        fetch = min(k * 4, self.index.count) if rescore else k
+        ef = max(ef or self.index.params.ef_search, fetch)
+        mask = None
+        if allowed is not None:
+            mask = np.zeros(self.index.vectors.shape[0], dtype=bool)
+            mask[allowed] = True
+        with self._graph_lock:
+            self.index.graph.set_ef(ef)
+            try:
+                if mask is None:
+                    labels, distances = self.index.graph.knn_query(vectors, k=fetch, num_threads=self.num_threads)
+                else:
+                    labels, distances = self.index.graph.knn_query(
+                        vectors, k=fetch, num_threads=1, filter=lambda label: mask[label])
+            except RuntimeError as err:
+                raise EngineError(f"the HNSW graph returned fewer than {fetch} hits ({err}); "
+                                  "raise --ef or rebuild the index") from None
+            finally:
+                self.index.graph.set_ef(self.index.params.ef_search)
+        labels = labels.astype(np.int64)
+        if rescore:
+            scores = kernels.score_candidates(self.index.vectors, vectors, labels)
+            positions, best = kernels.top_k(scores, k)
+            return np.take_along_axis(labels, positions, axis=1), best
+        return labels, 1.0 - distances
+
+    def _hits(self, labels, scores, with_text) -> list[list[Hit]]:
+        details = self.index.metadata.fetch(labels.ravel()) if with_text else {}
+        languages = self.index.languages
+        results = []
+        for row_labels, row_scores in zip(labels.tolist(), scores.tolist()):
+            row = []
+            for label, score in zip(row_labels, row_scores):
+                hit = Hit(self.index.ids[label], score, languages[self.index.lang_of_label[label]])
+                if with_text:
+                    hit.title, hit.text, hit.extra = details[label]
+                row.append(hit)
+            results.append(row)
+        return results

@@ -1,0 +1,35 @@
+import numpy as np
+import pytest
+
+from engine import index as index_dir
+from engine.corpus import Passage
+from engine.index import HnswParams, ModelInfo
+
+LANGS = ("en", "de", "sw", "yo")
+
+
+def random_unit_vectors(count: int, dimension: int, seed: int) -> np.ndarray:
+    vectors = np.random.default_rng(seed).standard_normal((count, dimension)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def make_passages(count: int, start: int = 0, langs=LANGS) -> list[Passage]:
+    return [
+        Passage(id=f"p{i}", text=f"passage number {i}", title=f"title {i}", lang=langs[i % len(langs)],
+                extra={"n": i})
+        for i in range(start, start + count)
+    ]
+
+
+def model_info(dimension: int, fingerprint: str = "f" * 64) -> ModelInfo:
+    return ModelInfo(fingerprint=fingerprint, source_model="random vectors", variant="fp32",
+                     dimension=dimension, bundle="none")
+
+
+@pytest.fixture
+def small_index(tmp_path):
+    """400 random 16-d vectors in four languages, with their passages."""
+    vectors = random_unit_vectors(400, 16, seed=1)
+    passages = make_passages(400)
+    index = index_dir.create(tmp_path / "index", passages, vectors, model_info(16), HnswParams(M=16))
+    return index, passages, vectors

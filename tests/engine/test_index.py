@@ -1,0 +1,168 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from engine import index as index_dir
+from engine.errors import EngineError
+from engine.index import HnswParams, open_index
+from engine.search import Searcher
+
+from tests.engine.conftest import make_passages, model_info, random_unit_vectors
+
+
+def test_manifest_records_model_params_count_and_checksums(small_index):
+    index, _, _ = small_index
+    manifest = json.loads((index.path / "manifest.json").read_text())
+    assert manifest["format"] == "engine-index" and manifest["format_version"] == 1
+    assert manifest["model"]["dimension"] == 16 and manifest["metric"] == "ip"
+    assert manifest["hnsw"] == {"M": 16, "ef_construction": 200, "ef_search": 64}
+    assert manifest["count"] == 400
+    assert set(manifest["files"]) == {"graph.hnsw", "vectors.npy", "meta.sqlite"}
+    assert all(len(entry["sha256"]) == 64 for entry in manifest["files"].values())
+
+
+def test_reopened_index_gives_identical_results(small_index):
+    index, _, vectors = small_index
+    queries = random_unit_vectors(20, 16, seed=7)
+    before = Searcher(index).search_vectors(queries, k=10)
+    after = Searcher(open_index(index.path)).search_vectors(queries, k=10)
+    assert [[(h.id, h.score, h.lang, h.title, h.text, h.extra) for h in row] for row in before] == \
+           [[(h.id, h.score, h.lang, h.title, h.text, h.extra) for h in row] for row in after]
+    stored = np.load(index.path / "vectors.npy")
+    np.testing.assert_array_equal(stored, vectors)
+
+
+def test_add_appends_and_grows_the_graph(small_index):
+    index, _, _ = small_index
+    extra_vectors = random_unit_vectors(150, 16, seed=2)
+    updated = index_dir.add(index, make_passages(150, start=400), extra_vectors)
+    assert updated.count == 550
+    hits = Searcher(updated).search_vectors(extra_vectors[:5], k=1)
+    assert [row[0].id for row in hits] == [f"p{i}" for i in range(400, 405)]
+    assert open_index(index.path).count == 550
+
+
+def test_add_refuses_ids_already_present(small_index):
+    index, passages, vectors = small_index
+    with pytest.raises(EngineError, match="already in index"):
+        index_dir.add(index, passages[:2], vectors[:2])
+
+
+def test_delete_removes_passages_from_hits_and_metadata(small_index):
+    index, _, vectors = small_index
+    updated = index_dir.delete(index, ["p3", "p4"])
+    assert updated.count == 398
+    hits = Searcher(updated).search_vectors(vectors[3:5], k=5)
+    assert all(hit.id not in ("p3", "p4") for row in hits for hit in row)
+    with pytest.raises(EngineError, match="not in index"):
+        index_dir.delete(updated, ["p3"])
+
+
+def test_wrong_dimension_is_refused(tmp_path):
+    with pytest.raises(EngineError, match="dimension 16"):
+        index_dir.create(tmp_path / "x", make_passages(3), random_unit_vectors(3, 8, 0), model_info(16))
+    assert not (tmp_path / "x").exists()
+
+
+def test_existing_index_is_not_replaced_without_overwrite(small_index):
+    index, passages, vectors = small_index
+    with pytest.raises(EngineError, match="already exists"):
+        index_dir.create(index.path, passages, vectors, model_info(16))
+
+
+def test_a_directory_that_is_not_an_index_is_refused_and_kept(tmp_path):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "keep.txt").write_text("mine")
+    with pytest.raises(EngineError, match="not an index dir"):
+        open_index(tmp_path / "notes")
+    with pytest.raises(EngineError, match="not an index dir"):
+        index_dir.create(tmp_path / "notes", make_passages(2), random_unit_vectors(2, 16, 0),
+                         model_info(16), overwrite=True)
+    assert (tmp_path / "notes" / "keep.txt").read_text() == "mine"
+
+
+def test_missing_index_is_reported(tmp_path):
+    with pytest.raises(EngineError, match="does not exist"):
+        open_index(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize("name", ["graph.hnsw", "vectors.npy", "meta.sqlite"])
+def test_truncated_file_is_detected(small_index, name):
+    index, _, _ = small_index
+    path = index.path / name
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(EngineError, match=f"{name} is truncated or corrupted"):
+        open_index(index.path)
+
+
+def test_flipped_byte_is_detected(small_index):
+    index, _, _ = small_index
+    path = index.path / "graph.hnsw"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(EngineError, match="graph.hnsw is truncated or corrupted"):
+        open_index(index.path)
+
+
+def test_corrupted_manifest_is_detected(small_index):
+    index, _, _ = small_index
+    (index.path / "manifest.json").write_text("{ not json")
+    with pytest.raises(EngineError, match="manifest.json is corrupted"):
+        open_index(index.path)
+
+
+def test_model_with_other_fingerprint_is_refused(small_index):
+    index, _, _ = small_index
+    with pytest.raises(EngineError, match="does not match index"):
+        index.check_model("0" * 64, "other-bundle")
+
+
+def test_bad_hnsw_parameters_are_refused(tmp_path):
+    with pytest.raises(EngineError, match="M must be a positive integer"):
+        index_dir.create(tmp_path / "x", make_passages(2), random_unit_vectors(2, 16, 0), model_info(16),
+                         HnswParams(M=0))
+
+
+KILL_DURING_ADD = textwrap.dedent("""
+    import os, signal, sys
+    import numpy as np
+    from engine import index as index_dir, metadata
+    from tests.engine.conftest import make_passages, random_unit_vectors
+
+    def killed_mid_write(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    metadata.insert = killed_mid_write
+    index = index_dir.open_index(sys.argv[1])
+    index_dir.add(index, make_passages(10, start=1000), random_unit_vectors(10, 16, 3))
+""")
+
+
+def test_kill_during_add_leaves_previous_index_intact(small_index):
+    index, _, vectors = small_index
+    before = Searcher(index).search_vectors(vectors[:5], k=5)
+    process = subprocess.run([sys.executable, "-c", KILL_DURING_ADD, str(index.path)],
+                             cwd=os.getcwd(), capture_output=True)
+    assert process.returncode == -signal.SIGKILL
+    reopened = open_index(index.path)
+    assert reopened.count == 400
+    after = Searcher(reopened).search_vectors(vectors[:5], k=5)
+    assert [[h.id for h in row] for row in before] == [[h.id for h in row] for row in after]
+    # The next write cleans the dead process's temp dir away.
+    index_dir.add(reopened, make_passages(1, start=2000), random_unit_vectors(1, 16, 4))
+    assert sorted(p.name for p in index.path.parent.iterdir()) == ["index"]
+
+
+def test_swap_stopped_between_renames_is_recovered(small_index):
+    index, _, _ = small_index
+    old = index.path.parent / ".index.old-12345"
+    os.rename(index.path, old)
+    assert open_index(index.path).count == 400
+    assert not old.exists()
