@@ -1,0 +1,70 @@
+import json
+
+import pytest
+
+from engine.corpus import read_corpus
+from engine.errors import EngineError
+
+
+def write_jsonl(path, records):
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) if isinstance(r, dict) else r for r in records) + "\n",
+                    encoding="utf-8")
+    return path
+
+
+def test_jsonl_with_beir_ids_titles_languages_and_extra_fields(tmp_path):
+    path = write_jsonl(tmp_path / "c.jsonl", [
+        {"_id": "a", "title": "Maji", "text": "Maji ni uhai.", "lang": "sw", "source": "demo"},
+        {"id": 7, "text": "Water is life."},
+    ])
+    first, second = read_corpus(path, default_lang="en")
+    assert (first.id, first.title, first.text, first.lang, first.extra) == ("a", "Maji", "Maji ni uhai.", "sw",
+                                                                            {"source": "demo"})
+    assert (second.id, second.lang, second.title) == ("7", "en", "")
+
+
+def test_tsv_with_header(tmp_path):
+    path = tmp_path / "c.tsv"
+    path.write_text("id\ttitle\ttext\tlang\n1\tOmi\tOmi ni iye.\tyo\n\n2\t\tWasser\tde\n", encoding="utf-8")
+    passages = read_corpus(path)
+    assert [(p.id, p.title, p.text, p.lang) for p in passages] == [("1", "Omi", "Omi ni iye.", "yo"),
+                                                                    ("2", "", "Wasser", "de")]
+
+
+@pytest.mark.parametrize("lines, message", [
+    (['{"id": "a", "text": "ok"}', '{"id": "b", "text": '], r"c.jsonl:2: malformed JSON"),
+    (['{"id": "a"}'], r"c.jsonl:1: missing 'text'"),
+    (['{"id": "a", "text": "   "}'], r"c.jsonl:1: 'text' must be a non-empty string"),
+    (['{"text": "no id"}'], r"c.jsonl:1: missing 'id'"),
+    (['{"id": "a", "text": "x"}', '', '{"id": "a", "text": "y"}'], r"c.jsonl:3: duplicate id 'a' \(first seen on line 1\)"),
+    (['["a", "b"]'], r"c.jsonl:1: expected a JSON object"),
+    (['{"id": "a", "text": "x", "lang": "xx"}'], r"c.jsonl:1: 'lang': unknown language code 'xx'"),
+    ([''], r"corpus .*c.jsonl is empty"),
+])
+def test_bad_jsonl_is_named_with_its_line(tmp_path, lines, message):
+    path = write_jsonl(tmp_path / "c.jsonl", lines)
+    with pytest.raises(EngineError, match=message):
+        read_corpus(path)
+
+
+def test_tsv_without_header_or_with_wrong_field_count(tmp_path):
+    no_header = tmp_path / "a.tsv"
+    no_header.write_text("1\thello\n", encoding="utf-8")
+    with pytest.raises(EngineError, match="header must name the columns"):
+        read_corpus(no_header)
+    ragged = tmp_path / "b.tsv"
+    ragged.write_text("id\ttext\n1\thello\textra\n", encoding="utf-8")
+    with pytest.raises(EngineError, match=r"b.tsv:2: expected 2 tab-separated fields, found 3"):
+        read_corpus(ragged)
+
+
+def test_missing_file_binary_file_and_bad_default_language(tmp_path):
+    with pytest.raises(EngineError, match="does not exist"):
+        read_corpus(tmp_path / "none.jsonl")
+    binary = tmp_path / "b.jsonl"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(EngineError, match="not UTF-8"):
+        read_corpus(binary)
+    good = write_jsonl(tmp_path / "c.jsonl", [{"id": "a", "text": "x"}])
+    with pytest.raises(EngineError, match="--lang: unknown language code 'english'"):
+        read_corpus(good, default_lang="english")
