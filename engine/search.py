@@ -17,7 +17,7 @@ from engine.languages import check_language_code
 EXACT_FILTER_LIMIT = 20_000
 
 
-@dataclass
+@dataclass(slots=True)
 class Hit:
     id: str
     score: float
@@ -99,13 +99,14 @@ class Searcher:
 
     def _approximate(self, vectors, k, ef, allowed, rescore):
         fetch = min(k * 4, self.index.count) if rescore else k
-        ef = max(ef or self.index.params.ef_search, fetch)
+        ef = max(ef or self.index.manifest["hnsw"]["ef_search"], fetch)
         mask = None
         if allowed is not None:
             mask = np.zeros(self.index.vectors.shape[0], dtype=bool)
             mask[allowed] = True
         with self._graph_lock:
-            self.index.graph.set_ef(ef)
+            if self.index.graph.ef != ef:
+                self.index.graph.set_ef(ef)
             try:
                 if mask is None:
                     labels, distances = self.index.graph.knn_query(vectors, k=fetch, num_threads=self.num_threads)
@@ -115,9 +116,6 @@ class Searcher:
             except RuntimeError as err:
                 raise EngineError(f"the HNSW graph returned fewer than {fetch} hits ({err}); "
                                   "raise --ef or rebuild the index") from None
-            finally:
-                self.index.graph.set_ef(self.index.params.ef_search)
-        labels = labels.astype(np.int64)
         if rescore:
             scores = kernels.score_candidates(self.index.vectors, vectors, labels)
             positions, best = kernels.top_k(scores, k)
@@ -125,15 +123,12 @@ class Searcher:
         return labels, 1.0 - distances
 
     def _hits(self, labels, scores, with_text) -> list[list[Hit]]:
-        details = self.index.metadata.fetch(labels.ravel()) if with_text else {}
-        languages = self.index.languages
-        results = []
-        for row_labels, row_scores in zip(labels.tolist(), scores.tolist()):
-            row = []
-            for label, score in zip(row_labels, row_scores):
-                hit = Hit(self.index.ids[label], score, languages[self.index.lang_of_label[label]])
-                if with_text:
+        ids = self.index.ids[labels].tolist()
+        langs = self.index.lang_name_of_label[labels].tolist()
+        results = [[Hit(*fields) for fields in zip(*row)] for row in zip(ids, scores.tolist(), langs)]
+        if with_text:
+            details = self.index.metadata.fetch(labels.ravel())
+            for row, row_labels in zip(results, labels.tolist()):
+                for hit, label in zip(row, row_labels):
                     hit.title, hit.text, hit.extra = details[label]
-                row.append(hit)
-            results.append(row)
         return results

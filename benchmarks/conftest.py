@@ -1,0 +1,65 @@
+"""Shared set-up for the benchmark suites.
+
+Sizes come from the environment so CI can run every suite quickly in --benchmark-disable mode:
+ENGINE_BENCH_VECTORS (default 100000) vectors of dimension 384 for the search-layer suites.
+Each benchmark records the machine and thread settings in extra_info.
+"""
+
+import os
+import platform
+
+import numpy as np
+import pytest
+
+from engine import index as index_dir
+from engine.corpus import Passage
+from engine.index import HnswParams, ModelInfo
+
+DIMENSION = 384
+
+
+def bench_vectors() -> int:
+    return int(os.environ.get("ENGINE_BENCH_VECTORS", "100000"))
+
+
+def machine() -> dict:
+    return {
+        "machine": f"{platform.machine()}, {os.cpu_count()} logical cores, {platform.processor() or 'cpu'}",
+        "python": platform.python_version(),
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "unset"),
+        "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "unset"),
+    }
+
+
+def unit_vectors(count: int, seed: int) -> np.ndarray:
+    """Clustered random unit vectors: closer to real embeddings than uniform noise."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((max(count // 100, 1), DIMENSION)).astype(np.float32)
+    vectors = centres[rng.integers(0, len(centres), count)] + 0.6 * rng.standard_normal((count, DIMENSION)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def recall_at_k(found_labels: np.ndarray, exact_labels: np.ndarray) -> float:
+    k = exact_labels.shape[1]
+    return float(np.mean([len(set(f) & set(e)) / k for f, e in zip(found_labels.tolist(), exact_labels.tolist())]))
+
+
+def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> np.ndarray:
+    scores = queries @ vectors.T
+    if allowed is not None:
+        scores[:, ~allowed] = -np.inf
+    return np.argsort(-scores, axis=1)[:, :k]
+
+
+@pytest.fixture(scope="session")
+def vector_index(tmp_path_factory):
+    """An engine index over bench_vectors() clustered vectors, 1% of them in a rare language."""
+    count = bench_vectors()
+    vectors = unit_vectors(count, seed=0)
+    langs = np.where(np.arange(count) % 100 == 0, "sw", np.where(np.arange(count) % 10 == 1, "de", "en"))
+    passages = [Passage(id=str(i), text=f"passage {i}", lang=str(lang)) for i, lang in enumerate(langs)]
+    model = ModelInfo("bench" * 12 + "abcd", "synthetic vectors", "fp32", DIMENSION, "none")
+    path = tmp_path_factory.mktemp("bench") / "index"
+    index = index_dir.create(path, passages, vectors, model, HnswParams(M=32, ef_construction=200, ef_search=64))
+    queries = unit_vectors(512, seed=1)
+    return index, vectors, langs, queries

@@ -1,0 +1,64 @@
+"""The engine's search layer against raw hnswlib.knn_query on the same graph, ef and k.
+
+Run: OMP_NUM_THREADS=1 pytest benchmarks/test_search_layer.py --benchmark-group-by=group
+Target (issue 2): engine overhead at most 10% over raw hnswlib. Both use one search thread.
+"""
+
+import numpy as np
+import pytest
+
+from benchmarks.conftest import exact_top, machine, recall_at_k
+from engine.search import Searcher
+
+K = 10
+EF = 64
+
+
+def _raw(index, queries):
+    index.graph.set_ef(EF)
+    labels, _ = index.graph.knn_query(queries, k=K, num_threads=1)
+    return labels
+
+
+def _engine(searcher, queries, with_text):
+    return searcher.search_vectors(queries, k=K, ef=EF, with_text=with_text)
+
+
+def _labels(hits):
+    return np.array([[int(hit.id) for hit in row] for row in hits])
+
+
+@pytest.mark.parametrize("batch", [1, 64])
+@pytest.mark.parametrize("system", ["hnswlib-raw", "engine-ids", "engine-with-text"])
+def test_search_layer(benchmark, vector_index, batch, system):
+    index, vectors, _, queries = vector_index
+    benchmark.group = f"search-layer batch={batch} k={K} ef={EF} n={len(vectors)}"
+    searcher = Searcher(index)
+    rounds = [queries[start:start + batch] for start in range(0, len(queries), batch)]
+    cursor = iter(range(10**9))
+
+    def one_call():
+        chunk = rounds[next(cursor) % len(rounds)]
+        return _raw(index, chunk) if system == "hnswlib-raw" else _engine(searcher, chunk, system == "engine-with-text")
+
+    benchmark(one_call)
+    found = np.concatenate([_raw(index, q) if system == "hnswlib-raw" else _labels(_engine(searcher, q, False))
+                            for q in rounds])
+    benchmark.extra_info.update(machine())
+    benchmark.extra_info["search_threads"] = 1
+    benchmark.extra_info["recall@10"] = round(recall_at_k(found, exact_top(vectors, queries, K)), 4)
+
+
+@pytest.mark.parametrize("languages, label", [(["sw"], "1%"), (["de", "sw"], "11%")])
+@pytest.mark.parametrize("limit, approach", [(10**9, "exact-subset"), (0, "hnsw-filter")])
+def test_language_filter(benchmark, vector_index, languages, label, limit, approach):
+    """Which filter approach to use for which selectivity: sets search.EXACT_FILTER_LIMIT."""
+    index, vectors, langs, queries = vector_index
+    benchmark.group = f"language-filter {label} of n={len(vectors)}, batch=16"
+    searcher = Searcher(index, exact_filter_limit=limit)
+    batch = queries[:16]
+    found = _labels(benchmark(searcher.search_vectors, batch, K, languages, EF, False, False))
+    benchmark.extra_info.update(machine())
+    benchmark.extra_info["allowed"] = int(np.isin(langs, languages).sum())
+    benchmark.extra_info["recall@10"] = round(
+        recall_at_k(found, exact_top(vectors, batch, K, np.isin(langs, languages))), 4)

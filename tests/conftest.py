@@ -1,0 +1,46 @@
+import pytest
+
+from export.parity_texts import PASSAGES, QUERIES
+
+TINY_MAX_LENGTH = 64
+
+
+def build_tiny_model_dir(out):
+    """A random 2-layer BERT (hidden 32) with a WordPiece tokenizer trained on the parity sample."""
+    import torch
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    from train.model_settings import EncoderSettings, write_settings
+
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    backend = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    backend.normalizer = normalizers.BertNormalizer(lowercase=True)
+    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    backend.train_from_iterator(QUERIES + PASSAGES, trainers.WordPieceTrainer(vocab_size=400, special_tokens=specials))
+    backend.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", backend.token_to_id("[CLS]")), ("[SEP]", backend.token_to_id("[SEP]"))],
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
+        mask_token="[MASK]", model_max_length=TINY_MAX_LENGTH,
+    )
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=backend.get_vocab_size(), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=TINY_MAX_LENGTH, pad_token_id=0,
+    )
+    BertModel(config).eval().save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    write_settings(out, EncoderSettings(pooling="mean", normalize=True, query_prefix="query: ",
+                                        passage_prefix="passage: ", max_length=TINY_MAX_LENGTH))
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """An HF model dir small enough to export in seconds (see build_tiny_model_dir)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    return build_tiny_model_dir(tmp_path_factory.mktemp("tiny-model"))
