@@ -35,9 +35,9 @@ class BuildSummary:
 def build_index(corpus: str | Path, encoder: Encoder, out: str | Path, params: HnswParams = HnswParams(),
                 default_lang: str | None = None, overwrite: bool = False, quiet: bool = False) -> BuildSummary:
     started = time.perf_counter()
-    passages = read_corpus(corpus, default_lang)
     params.check()
     index_dir.check_target(Path(out), overwrite)  # fail before the long encoding, not after
+    passages = read_corpus(corpus, default_lang)
     vectors, truncated, encode_seconds = _encode(encoder, passages, quiet)
     index = index_dir.create(Path(out), passages, vectors, _model_info(encoder), params, overwrite=overwrite)
     return BuildSummary(index, len(passages), truncated, encode_seconds, time.perf_counter() - started)

@@ -33,3 +33,11 @@ def small_index(tmp_path):
     passages = make_passages(400)
     index = index_dir.create(tmp_path / "index", passages, vectors, model_info(16), HnswParams(M=16))
     return index, passages, vectors
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tiny_model_dir, tmp_path_factory):
+    """The tiny random BERT exported by the project's own exporter (fp32 + int8)."""
+    from export.bundle_writer import export_bundle
+
+    return export_bundle(tiny_model_dir, tmp_path_factory.mktemp("bundles") / "tiny", quantize=("int8",), quiet=True)

@@ -1,0 +1,125 @@
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from engine.cli import main
+
+PASSAGES = [
+    {"id": f"{topic}-{lang}", "lang": lang, "title": f"{topic} {lang}", "text": text}
+    for topic, texts in {
+        "water": {"en": "Clean water keeps people healthy.", "sw": "Maji safi huwaweka watu wakiwa na afya.",
+                  "de": "Sauberes Wasser hält Menschen gesund."},
+        "moon": {"en": "The moon circles the earth every month.", "sw": "Mwezi huzunguka dunia kila mwezi.",
+                 "de": "Der Mond umkreist die Erde jeden Monat."},
+        "rice": {"en": "Rice is cooked in boiling water.", "yo": "A máa se ìrẹsì nínú omi gbígbóná.",
+                 "de": "Reis wird in kochendem Wasser gegart."},
+    }.items()
+    for lang, text in texts.items()
+]
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(main, [str(arg) for arg in args], input=input)
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    path = tmp_path / "corpus.jsonl"
+    path.write_text("\n".join(json.dumps(p, ensure_ascii=False) for p in PASSAGES) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def built(tmp_path, corpus, tiny_bundle):
+    result = run("build-index", corpus, "--model", tiny_bundle, "--out", tmp_path / "index", "--quiet")
+    assert result.exit_code == 0, result.output
+    return tmp_path / "index"
+
+
+def test_build_index_prints_a_summary(built):
+    assert (built / "manifest.json").is_file()
+    info = run("info", built)
+    assert info.exit_code == 0
+    assert "9 in 4 language(s): de, en, sw, yo" in info.output
+    assert json.loads(run("info", built, "--json").output)["count"] == 9
+
+
+def test_search_prints_hits_with_scores_and_latency(built):
+    result = run("search", built, "clean water", "mwezi", "-k", "3")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("query:") == 2
+    assert "2 queries in" in result.output and "ms per query" in result.output
+
+
+def test_search_json_and_language_filter(built):
+    result = run("search", built, "water", "-k", "2", "--lang", "sw,yo", "--json")
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.output)["results"][0]["hits"]
+    assert len(hits) == 2 and {hit["lang"] for hit in hits} <= {"sw", "yo"}
+    assert set(hits[0]) == {"id", "score", "lang", "title", "text", "extra"}
+
+
+def test_queries_from_stdin_give_a_trec_run(built):
+    result = run("search", built, "--queries", "-", "-k", "2", "--run-tag", "demo", input="q1\twater\nq2\tmoon\n")
+    assert result.exit_code == 0, result.output
+    lines = [line.split() for line in result.output.strip().splitlines()]
+    assert [(line[0], line[1], line[3], line[5]) for line in lines] == [
+        ("q1", "Q0", "1", "demo"), ("q1", "Q0", "2", "demo"), ("q2", "Q0", "1", "demo"), ("q2", "Q0", "2", "demo")]
+
+
+def test_add_and_delete(built, tmp_path):
+    more = tmp_path / "more.tsv"
+    more.write_text("id\ttext\nsun-en\tThe sun is a star.\n", encoding="utf-8")
+    added = run("add", built, more, "--lang", "en", "--quiet")
+    assert added.exit_code == 0, added.output
+    assert "10 passages" in added.output
+    deleted = run("delete", built, "sun-en", "moon-de")
+    assert deleted.exit_code == 0 and "8 passages left" in deleted.output
+
+
+def assert_fails(result, message):
+    assert result.exit_code == 1, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_malformed_corpus_names_the_line_and_writes_nothing(tmp_path, tiny_bundle):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "text": "fine"}\n{"id": "b", "text": oops}\n', encoding="utf-8")
+    assert_fails(run("build-index", bad, "--model", tiny_bundle, "--out", tmp_path / "index"), "bad.jsonl:2: malformed JSON")
+    assert not (tmp_path / "index").exists()
+
+
+def test_existing_index_survives_a_failed_rebuild(built, tmp_path, tiny_bundle):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n", encoding="utf-8")
+    assert_fails(run("build-index", empty, "--model", tiny_bundle, "--out", built, "--overwrite"), "is empty")
+    assert_fails(run("build-index", empty, "--model", tiny_bundle, "--out", built), "already exists")
+    assert "9 in 4 language(s)" in run("info", built).output
+
+
+def test_search_errors(built):
+    assert_fails(run("search", built, "water", "-k", "50"), "k=50 is larger than the collection (9 passages)")
+    assert_fails(run("search", built, "water", "--lang", "xx"), "unknown language code 'xx'")
+    assert_fails(run("search", built, "water", "--lang", "fr"), "no passages in 'fr'")
+    assert_fails(run("search", built, "   "), "query 1 is empty")
+    assert_fails(run("search", built), "give either QUERIES")
+    assert_fails(run("search", built, "--queries", "-", input="no tab here\n"), "expected `qid<TAB>query`")
+
+
+def test_model_that_does_not_match_the_index(built, tiny_bundle, tmp_path):
+    other = shutil.copytree(tiny_bundle, tmp_path / "other-bundle")
+    manifest = json.loads((other / "bundle.json").read_text())
+    manifest["fingerprint"] = "0" * 64
+    (other / "bundle.json").write_text(json.dumps(manifest))
+    assert_fails(run("search", built, "water", "--model", other), "does not match index")
+
+
+def test_corrupted_and_missing_indexes(built, tmp_path):
+    (built / "vectors.npy").write_bytes(b"\x93NUMPY broken")
+    assert_fails(run("search", built, "water"), "vectors.npy is truncated or corrupted")
+    (tmp_path / "plain").mkdir()
+    assert_fails(run("info", tmp_path / "plain"), "is not an index dir")
+    assert_fails(run("info", tmp_path / "missing"), "does not exist")
