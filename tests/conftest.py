@@ -1,6 +1,11 @@
+import os
+
 import pytest
 
-from export.parity_texts import PASSAGES, QUERIES
+# No model hub is reachable from the tests: fail at once instead of retrying for a minute.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from export.parity_texts import PASSAGES, QUERIES  # noqa: E402
 
 TINY_MAX_LENGTH = 64
 
