@@ -1,7 +1,8 @@
 """Shared set-up for the benchmark suites.
 
-Sizes come from the environment so CI can run every suite quickly in --benchmark-disable mode:
-ENGINE_BENCH_VECTORS (default 100000) vectors of dimension 384 for the search-layer suites.
+`pytest` runs the suites with --benchmark-disable (pyproject addopts): each benchmark body runs
+once on small sizes, so CI keeps them working. `pytest benchmarks --benchmark-enable` measures at
+full size: ENGINE_BENCH_VECTORS (default 100000) vectors of dimension 384 for the search layer.
 Each benchmark records the machine and thread settings in extra_info.
 """
 
@@ -18,8 +19,12 @@ from engine.index import HnswParams, ModelInfo
 DIMENSION = 384
 
 
-def bench_vectors() -> int:
-    return int(os.environ.get("ENGINE_BENCH_VECTORS", "100000"))
+SMOKE_VECTORS = 2000
+
+
+def bench_vectors(config) -> int:
+    default = SMOKE_VECTORS if config.getoption("benchmark_disable") else 100_000
+    return int(os.environ.get("ENGINE_BENCH_VECTORS", default))
 
 
 def machine() -> dict:
@@ -52,9 +57,9 @@ def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int, allowed: np.ndar
 
 
 @pytest.fixture(scope="session")
-def vector_index(tmp_path_factory):
+def vector_index(tmp_path_factory, pytestconfig):
     """An engine index over bench_vectors() clustered vectors, 1% of them in a rare language."""
-    count = bench_vectors()
+    count = bench_vectors(pytestconfig)
     vectors = unit_vectors(count, seed=0)
     langs = np.where(np.arange(count) % 100 == 0, "sw", np.where(np.arange(count) % 10 == 1, "de", "en"))
     passages = [Passage(id=str(i), text=f"passage {i}", lang=str(lang)) for i, lang in enumerate(langs)]
