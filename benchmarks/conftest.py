@@ -36,11 +36,15 @@ def machine() -> dict:
     }
 
 
-def unit_vectors(count: int, seed: int) -> np.ndarray:
-    """Clustered random unit vectors: closer to real embeddings than uniform noise."""
+def unit_vectors(count: int, seed: int, latent: int = 64, noise: float = 0.3) -> np.ndarray:
+    """Synthetic embeddings: a 200-cluster Gaussian mixture in `latent` dimensions, projected to 384
+    and blurred with isotropic noise. Real sentence embeddings have a low intrinsic dimension;
+    uniform 384-d noise (far harder for any graph index) would misstate recall at a given ef."""
     rng = np.random.default_rng(seed)
-    centres = rng.standard_normal((max(count // 100, 1), DIMENSION)).astype(np.float32)
-    vectors = centres[rng.integers(0, len(centres), count)] + 0.6 * rng.standard_normal((count, DIMENSION)).astype(np.float32)
+    projection = np.random.default_rng(12345).standard_normal((latent, DIMENSION)).astype(np.float32)
+    centres = np.random.default_rng(999).standard_normal((200, latent)).astype(np.float32)
+    points = centres[rng.integers(0, len(centres), count)] + 0.7 * rng.standard_normal((count, latent)).astype(np.float32)
+    vectors = points @ projection + noise * np.sqrt(latent) * rng.standard_normal((count, DIMENSION)).astype(np.float32)
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 

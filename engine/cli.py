@@ -221,3 +221,12 @@ def bundle_info_command(bundle, as_json):
         return
     click.echo(format_parity_report(manifest))
 
+
+
+def _register_eval():
+    from engine.evaluation.cli import eval_command
+
+    main.add_command(eval_command, "eval")
+
+
+_register_eval()

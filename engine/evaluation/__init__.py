@@ -1,0 +1,1 @@
+"""Retrieval evaluation: XQuAD-R, MLQA-R, MIRACL, language bias."""
