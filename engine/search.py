@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +28,29 @@ class Hit:
     extra: dict = field(default_factory=dict)
 
 
+class SearchResults(Sequence):
+    """One row of hits per query. Ids, scores and languages are arrays (`ids`, `scores`, `langs`,
+    shape (queries, k)); `Hit` objects are made only when a row is read, which keeps the per-call
+    cost of the search layer close to raw hnswlib (benchmarks/test_search_layer.py)."""
+
+    def __init__(self, ids: np.ndarray, scores: np.ndarray, langs: np.ndarray, details: list | None):
+        self.ids, self.scores, self.langs = ids, scores, langs
+        self._details = details  # per row, per hit: (title, text, extra), when fetched
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, row: int) -> list[Hit]:
+        if not -len(self) <= row < len(self):
+            raise IndexError(row)
+        hits = [Hit(*fields) for fields in zip(self.ids[row].tolist(), self.scores[row].tolist(),
+                                               self.langs[row].tolist())]
+        if self._details is not None:
+            for hit, (title, text, extra) in zip(hits, self._details[row]):
+                hit.title, hit.text, hit.extra = title, text, extra
+        return hits
+
+
 class Searcher:
     """Search an opened index with query vectors, or with texts when given an encoder."""
 
@@ -42,7 +66,7 @@ class Searcher:
         self._graph_lock = threading.Lock()
 
     def search(self, queries: list[str], k: int = 10, languages=None, ef: int | None = None,
-               rescore: bool = False, with_text: bool = True) -> list[list[Hit]]:
+               rescore: bool = False, with_text: bool = True) -> SearchResults:
         if self.encoder is None:
             raise EngineError("this searcher has no encoder: pass query vectors to search_vectors")
         for number, query in enumerate(queries, start=1):
@@ -52,7 +76,7 @@ class Searcher:
         return self.search_vectors(vectors, k, languages, ef, rescore, with_text)
 
     def search_vectors(self, vectors: np.ndarray, k: int = 10, languages=None, ef: int | None = None,
-                       rescore: bool = False, with_text: bool = True) -> list[list[Hit]]:
+                       rescore: bool = False, with_text: bool = True) -> SearchResults:
         vectors = self._check_queries(vectors)
         allowed = self._allowed_labels(languages)
         available = self.index.count if allowed is None else len(allowed)
@@ -122,13 +146,9 @@ class Searcher:
             return np.take_along_axis(labels, positions, axis=1), best
         return labels, 1.0 - distances
 
-    def _hits(self, labels, scores, with_text) -> list[list[Hit]]:
-        ids = self.index.ids[labels].tolist()
-        langs = self.index.lang_name_of_label[labels].tolist()
-        results = [[Hit(*fields) for fields in zip(*row)] for row in zip(ids, scores.tolist(), langs)]
+    def _hits(self, labels, scores, with_text) -> SearchResults:
+        details = None
         if with_text:
-            details = self.index.metadata.fetch(labels.ravel())
-            for row, row_labels in zip(results, labels.tolist()):
-                for hit, label in zip(row, row_labels):
-                    hit.title, hit.text, hit.extra = details[label]
-        return results
+            found = self.index.metadata.fetch(labels.ravel())
+            details = [[found[label] for label in row] for row in labels.tolist()]
+        return SearchResults(self.index.ids[labels], scores, self.index.lang_name_of_label[labels], details)
