@@ -9,7 +9,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from engine import index as index_dir
-from engine.corpus import Passage, read_corpus
+from engine.corpus import Passage, passage_text, read_corpus
 from engine.encoder import Encoder
 from engine.index import HnswParams, Index, ModelInfo
 
@@ -51,11 +51,6 @@ def add_to_index(index: Index, corpus: str | Path, encoder: Encoder, default_lan
     vectors, truncated, encode_seconds = _encode(encoder, passages, quiet)
     updated = index_dir.add(index, passages, vectors)
     return BuildSummary(updated, len(passages), truncated, encode_seconds, time.perf_counter() - started)
-
-
-def passage_text(passage: Passage) -> str:
-    """What gets embedded: the title, when there is one, before the text."""
-    return f"{passage.title}. {passage.text}" if passage.title else passage.text
 
 
 def _encode(encoder: Encoder, passages: list[Passage], quiet: bool):

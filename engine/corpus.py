@@ -28,6 +28,11 @@ class Passage:
     extra: dict = field(default_factory=dict)
 
 
+def passage_text(passage: Passage) -> str:
+    """What gets embedded: the title, when there is one, before the text."""
+    return f"{passage.title}. {passage.text}" if passage.title else passage.text
+
+
 def read_corpus(path: str | Path, default_lang: str | None = None) -> list[Passage]:
     path = Path(path)
     if not path.is_file():

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import csv
 import time
-from importlib import resources
 from pathlib import Path
 
 from engine.build import build_index
 from engine.bundle import load_bundle
+from engine.demo_data import demo_file, read_demo_queries
 from engine.encoder import Encoder
 from engine.errors import EngineError
 from engine.index import open_index
 from engine.output import results_text
 from engine.paths import cache_dir
 from engine.search import Searcher
-
-
-def demo_file(name: str) -> Path:
-    return Path(str(resources.files("engine") / "demo" / name))
-
-
-def read_demo_queries() -> list[tuple[str, str, str]]:
-    """(qid, lang, question) rows of demo/queries.tsv."""
-    with open(demo_file("queries.tsv"), encoding="utf-8", newline="") as handle:
-        return [tuple(row) for row in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE) if row]
 
 
 def demo_index(encoder: Encoder, out: Path, quiet: bool) -> tuple[Searcher, str]:

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from engine.cli import main
 from engine.corpus import read_corpus
-from engine.demo import demo_file, read_demo_queries
+from engine.demo_data import demo_file, read_demo_queries
 from engine.encoder import Encoder
 from engine.index import open_index
 from engine.search import Searcher
