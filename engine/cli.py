@@ -31,7 +31,7 @@ def main():
 
 
 def _encoder_options(func):
-    func = click.option("--variant", help="bundle variant: int8, fp32, fp16 (default: int8 on CPU, fp16 on GPU)")(func)
+    func = click.option("--variant", help="bundle variant: int8, fp32, fp16 (default: int8 on CPU, fp32 on GPU)")(func)
     func = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)(func)
     func = click.option("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0: all cores)")(func)
     func = click.option("--batch-size", type=int, default=32, show_default=True)(func)
