@@ -32,9 +32,15 @@ def bench_vectors(config) -> int:
     return int(os.environ.get("ENGINE_BENCH_VECTORS", default))
 
 
+def cpu_model() -> str:
+    with open("/proc/cpuinfo", encoding="utf-8") as handle:
+        return next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")),
+                    platform.processor() or "unknown")
+
+
 def machine() -> dict:
     return {
-        "machine": f"{platform.machine()}, {os.cpu_count()} logical cores, {platform.processor() or 'cpu'}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} logical cores, {cpu_model()}",
         "python": platform.python_version(),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "unset"),
         "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "unset"),
