@@ -223,10 +223,17 @@ def bundle_info_command(bundle, as_json):
 
 
 
-def _register_eval():
+def _register_subcommands():
+    """Commands that live beside their packages (evaluation, training)."""
     from engine.evaluation.cli import eval_command
 
     main.add_command(eval_command, "eval")
+    try:
+        from train.cli import build_pairs_command, train_command
+    except ImportError:  # the train extra is not installed: serving still works
+        return
+    main.add_command(train_command, "train")
+    main.add_command(build_pairs_command, "build-training-pairs")
 
 
-_register_eval()
+_register_subcommands()

@@ -1,12 +1,64 @@
-"""`engine eval` (placeholder until the evaluation modules land)."""
+"""`engine eval BENCHMARK`: a thin wrapper over engine.evaluation.evaluate."""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
 from engine.errors import EngineError
 
 
+def _codes(value: str | None) -> list[str] | None:
+    return [code.strip() for code in value.split(",") if code.strip()] if value else None
+
+
 @click.command()
 @click.argument("benchmark")
-def eval_command(benchmark):
-    """Evaluate a model bundle on a retrieval benchmark."""
-    raise EngineError(f"engine eval {benchmark}: evaluation is not implemented yet")
+@click.option("--model", default="default", show_default=True, help="model bundle dir, or `default`")
+@click.option("--variant", help="bundle variant: int8, fp32, fp16 (default: int8 on CPU, fp16 on GPU)")
+@click.option("--langs", help="comma-separated languages (default: all of the benchmark's; miracl and "
+                                "miracl-subset: those with passages in the data dir)")
+@click.option("--settings", help="comma-separated: mono, cross, multi (default: all the benchmark has)")
+@click.option("--max-queries", type=int, help="only the first N queries of each language")
+@click.option("--candidate-text", help="xquad-r/mlqa-r: sentence+context (default, as the paper) or sentence; "
+                                       "miracl: title+text (default) or text")
+@click.option("--hnsw", is_flag=True, help="also rank through in-memory HNSW graphs and report the loss")
+@click.option("--M", "m", type=int, default=32, show_default=True, help="HNSW links per node")
+@click.option("--ef-construction", type=int, default=200, show_default=True)
+@click.option("--ef", type=int, default=64, show_default=True, help="HNSW search breadth")
+@click.option("--depth", type=int, default=100, show_default=True, help="hits per query in the run file and HNSW")
+@click.option("--json", "as_json", is_flag=True, help="print the full JSON report instead of the summary")
+@click.option("--out", type=click.Path(path_type=Path), help="dir to write the JSON, TREC run/qrels and heat map")
+@click.option("--no-cache", is_flag=True, help="neither read nor write the embedding cache")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0: all cores)")
+@click.option("--batch-size", type=int, default=32, show_default=True, help="most texts per encoder batch")
+@click.option("--quiet", is_flag=True, help="no progress bars")
+def eval_command(benchmark, model, variant, langs, settings, max_queries, candidate_text, hnsw, m,
+                 ef_construction, ef, depth, as_json, out, no_cache, device, threads, batch_size, quiet):
+    """Evaluate a model bundle on BENCHMARK: xquad-r, mlqa-r, miracl or miracl-subset."""
+    from engine.encoder import Encoder
+    from engine.evaluation.evaluate import EvalOptions, prepare, run_prepared
+    from engine.evaluation.heatmap import load_pyplot
+    from engine.evaluation.outputs import check_out_dir, report_json, write_outputs
+    from engine.evaluation.summary import summary_text
+    from engine.index import HnswParams
+
+    if batch_size < 1:
+        raise EngineError(f"--batch-size must be positive, got {batch_size}")
+    if out is not None:  # fail before the long run, not after it
+        check_out_dir(out)
+        load_pyplot()
+    options = EvalOptions(
+        languages=_codes(langs), settings=_codes(settings), max_queries=max_queries, candidate_text=candidate_text,
+        hnsw=HnswParams(M=m, ef_construction=ef_construction, ef_search=ef) if hnsw else None, depth=depth,
+        keep_run=out is not None, use_cache=not no_cache, quiet=quiet,
+    )
+    prepared = prepare(benchmark, options)
+    encoder = Encoder(model, variant=variant, device=device, intra_op_threads=threads, batch_size=batch_size)
+    result = run_prepared(prepared, encoder)
+    click.echo(report_json(result.report) if as_json else summary_text(result.report), nl=not as_json)
+    if out is not None:
+        for path in write_outputs(result, out):
+            click.echo(f"wrote {path}", err=as_json)

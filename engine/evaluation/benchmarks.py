@@ -1,0 +1,85 @@
+"""The benchmarks `engine eval` knows: their languages, settings, metrics and candidate texts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from engine.errors import EngineError
+from engine.evaluation import lareqa, miracl
+from engine.evaluation.data import Benchmark
+
+SETTINGS = ("mono", "cross", "multi")
+
+
+@dataclass(frozen=True)
+class BenchmarkSpec:
+    name: str
+    title: str
+    languages: tuple[str, ...]
+    settings: tuple[str, ...]
+    metrics: tuple[str, ...]
+    # candidate text variant -> the candidate fields joined into the encoded text; the first is the default
+    texts: dict[str, tuple[str, ...]]
+    load: Callable[[Path, list[str], int | None], Benchmark]
+    default_languages: Callable[[Path], list[str]]
+    note: str = ""
+
+    @property
+    def default_text(self) -> str:
+        return next(iter(self.texts))
+
+    def check_settings(self, settings: list[str] | None) -> list[str]:
+        if not settings:
+            return list(self.settings)
+        unknown = [name for name in settings if name not in self.settings]
+        if unknown:
+            raise EngineError(f"{self.name} has no setting {unknown[0]!r} (it has: {', '.join(self.settings)})")
+        return [name for name in SETTINGS if name in settings]
+
+    def check_text(self, text: str | None) -> str:
+        text = text or self.default_text
+        if text not in self.texts:
+            raise EngineError(f"{self.name} has no candidate text {text!r} (choose from: {', '.join(self.texts)})")
+        return text
+
+    def check_languages(self, root: Path, languages: list[str] | None) -> list[str]:
+        if not languages:
+            found = self.default_languages(root)
+            if not found:
+                raise EngineError(f"{self.name}: no language of it has its data in {root}")
+            return found
+        unknown = [lang for lang in languages if lang not in self.languages]
+        if unknown:
+            raise EngineError(f"{self.name} has no language {unknown[0]!r} (it has: {', '.join(self.languages)})")
+        return list(dict.fromkeys(languages))
+
+
+LAREQA_TEXTS = {"sentence+context": ("sentence", "context"), "sentence": ("sentence",)}
+LAREQA_METRICS = ("map", "recall@1", "recall@10")
+MIRACL_TEXTS = {"title+text": ("title", "text"), "text": ("text",)}
+MIRACL_METRICS = ("ndcg@10", "recall@100")
+
+BENCHMARKS = {
+    spec.name: spec for spec in (
+        BenchmarkSpec("xquad-r", "XQuAD-R", lareqa.XQUAD_R_LANGUAGES, SETTINGS, LAREQA_METRICS, LAREQA_TEXTS,
+                      partial(lareqa.load_lareqa, "xquad-r"), lambda root: list(lareqa.XQUAD_R_LANGUAGES)),
+        BenchmarkSpec("mlqa-r", "MLQA-R", lareqa.MLQA_R_LANGUAGES, SETTINGS, LAREQA_METRICS, LAREQA_TEXTS,
+                      partial(lareqa.load_lareqa, "mlqa-r"), lambda root: list(lareqa.MLQA_R_LANGUAGES)),
+        BenchmarkSpec("miracl", "MIRACL dev", miracl.MIRACL_LANGUAGES, ("mono",), MIRACL_METRICS, MIRACL_TEXTS,
+                      miracl.load_miracl, miracl.corpus_languages),
+        BenchmarkSpec("miracl-subset", "MIRACL-subset", miracl.MIRACL_LANGUAGES, ("mono",), MIRACL_METRICS,
+                      MIRACL_TEXTS, miracl.load_miracl_subset, miracl.subset_languages,
+                      note="NOT MIRACL figures: the pool is the few thousand MIRACL passages per language "
+                           "recovered from NoMIRACL and the queries are the dev queries with a positive inside "
+                           "it; compare models with it, never with published MIRACL numbers"),
+    )
+}
+
+
+def get_benchmark(name: str) -> BenchmarkSpec:
+    if name not in BENCHMARKS:
+        raise EngineError(f"unknown benchmark {name!r} (choose from: {', '.join(BENCHMARKS)})")
+    return BENCHMARKS[name]

@@ -1,0 +1,95 @@
+"""Build training pair groups (train.pairs) from the public data under the data dir.
+
+- MLQA-R, training half only (train.splits.mlqa_split): a question and its answer sentence with
+  its paragraph ("sentence+context", the evaluation's default candidate text), joined across
+  languages by question id.
+- NTREX-128 inverse cloze: a news sentence as the query, the k sentences on each side of it in its
+  own document (without it) as the positive, parallel across the 22 languages.
+
+XQuAD-R, the MLQA-R evaluation half and MIRACL are never trained on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.errors import EngineError
+from engine.evaluation.lareqa import MLQA_R_LANGUAGES, read_lareqa_file
+from engine.paths import data_dir
+from train.pairs import Pair, PairGroup
+from train.splits import EVAL, TRAIN, mlqa_split
+
+# NTREX-128 file language code → ISO 639-1.
+NTREX_LANGUAGES = {
+    "eng": "en", "arb": "ar", "ben": "bn", "deu": "de", "ell": "el", "fas": "fa", "fin": "fi", "fra": "fr",
+    "hin": "hi", "ind": "id", "jpn": "ja", "kor": "ko", "ron": "ro", "rus": "ru", "spa": "es", "swa": "sw",
+    "tel": "te", "tha": "th", "tur": "tr", "vie": "vi", "yor": "yo", "zho-CN": "zh",
+}
+DEFAULT_CLOZE_WINDOW = 2
+
+
+def mlqa_r_pair_groups(root: Path | None = None, split: str = TRAIN,
+                       languages: tuple[str, ...] = MLQA_R_LANGUAGES) -> list[PairGroup]:
+    """One group per MLQA-R question of `split`, with a pair in every language the question exists in.
+
+    A training pair is dropped when its passage is also the answer of an evaluation question (the
+    same paragraph can hold answers of questions from both halves).
+    """
+    if split not in (TRAIN, EVAL):
+        raise EngineError(f"unknown MLQA-R split {split!r} (use {TRAIN!r} or {EVAL!r})")
+    root = Path(root) if root is not None else data_dir()
+    pairs, eval_passages = {}, set()
+    for lang in languages:
+        path = root / "mlqa-r" / f"{lang}.json"
+        if not path.is_file():
+            raise EngineError(f"MLQA-R file {path} is missing (set ENGINE_DATA_DIR to the data dir)")
+        part, answers = read_lareqa_file(path, lang)
+        row = {cid: index for index, cid in enumerate(part.candidate_ids)}
+        fields = part.candidate_fields
+        for qid, query in zip(part.query_ids, part.query_texts):
+            index = row[answers[qid]]
+            passage = f"{fields['sentence'][index]} {fields['context'][index]}"
+            if mlqa_split(qid) == EVAL:
+                eval_passages.add(passage)
+            if mlqa_split(qid) == split:
+                pairs.setdefault(qid, {})[lang] = Pair(query, passage)
+    if split == TRAIN:
+        pairs = {qid: {lang: pair for lang, pair in by_lang.items() if pair.positive not in eval_passages}
+                 for qid, by_lang in pairs.items()}
+    return [PairGroup(f"mlqa-r/{qid}", by_lang) for qid, by_lang in pairs.items() if by_lang]
+
+
+def ntrex_cloze_pair_groups(root: Path | None = None, window: int = DEFAULT_CLOZE_WINDOW) -> list[PairGroup]:
+    """One group per NTREX-128 sentence whose document has other sentences (inverse cloze task)."""
+    if window < 1:
+        raise EngineError(f"the inverse-cloze window must be at least 1 sentence, got {window}")
+    folder = (Path(root) if root is not None else data_dir()) / "ntrex128"
+    documents = _read_lines(folder / "DOCUMENT_IDS.tsv")
+    texts = {}
+    for code, lang in NTREX_LANGUAGES.items():
+        name = "newstest2019-src.eng.txt" if code == "eng" else f"newstest2019-ref.{code}.txt"
+        texts[lang] = _read_lines(folder / name)
+        if len(texts[lang]) != len(documents):
+            raise EngineError(f"{folder / name} has {len(texts[lang])} lines but DOCUMENT_IDS.tsv has "
+                              f"{len(documents)}: the files must be aligned line by line")
+    groups = []
+    for line, document in enumerate(documents):
+        neighbours = [other for other in range(line - window, line + window + 1)
+                      if other != line and 0 <= other < len(documents) and documents[other] == document]
+        pairs = {}
+        for lang, lines in texts.items():
+            context = " ".join(lines[other] for other in neighbours if lines[other].strip())
+            if lines[line].strip() and context:
+                pairs[lang] = Pair(lines[line], context)
+        if pairs:
+            groups.append(PairGroup(f"ntrex128/{line + 1}", pairs))
+    return groups
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise EngineError(f"NTREX-128 file {path} is missing (set ENGINE_DATA_DIR to the data dir)") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise EngineError(f"cannot read {path}: {err}") from None

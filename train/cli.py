@@ -1,0 +1,75 @@
+"""`engine train` and `engine build-training-pairs`: thin click wrappers over train.trainer and train.builders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from engine.errors import EngineError
+from train.builders import DEFAULT_CLOZE_WINDOW, mlqa_r_pair_groups, ntrex_cloze_pair_groups
+from train.pairs import write_pair_groups
+from train.samplers import BATCHINGS
+
+PAIR_SOURCES = ("mlqa-r", "ntrex128")
+
+
+@click.command()
+@click.option("--base", default="default", show_default=True, help="base model: `default`, an HF model dir or hub id")
+@click.option("--data", required=True, type=click.Path(path_type=Path), help="pair groups, JSONL (train.pairs)")
+@click.option("--validation-data", type=click.Path(path_type=Path),
+              help="pair groups for validation (default: hold out --validation-fraction of --data)")
+@click.option("--validation-fraction", type=float, default=0.05, show_default=True)
+@click.option("--batching", type=click.Choice(BATCHINGS), default="hybrid", show_default=True)
+@click.option("--alpha", type=float, default=0.5, show_default=True, help="hybrid: chance of an x-x-mono batch")
+@click.option("--batch-size", type=int, default=32, show_default=True)
+@click.option("--steps", type=int, default=200, show_default=True)
+@click.option("--lr", type=float, default=3e-5, show_default=True)
+@click.option("--max-query-length", type=int, default=64, show_default=True, help="tokens")
+@click.option("--max-passage-length", type=int, default=128, show_default=True, help="tokens")
+@click.option("--validate-every", type=int, default=50, show_default=True, help="steps between validations")
+@click.option("--patience", type=int, default=3, show_default=True,
+              help="validations without improvement before stopping")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="run dir: model/, checkpoint/, log, curve")
+@click.option("--freeze-embeddings", is_flag=True, help="keep the word embeddings fixed")
+@click.option("--resume", is_flag=True, help="continue from --out/checkpoint")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--quiet", is_flag=True, help="no progress bar")
+def train_command(base, data, validation_data, validation_fraction, batching, alpha, batch_size, steps, lr,
+                  max_query_length, max_passage_length, validate_every, patience, out, freeze_embeddings, resume,
+                  seed, quiet):
+    """Fine-tune a dual encoder on parallel pair groups with InfoNCE (hybrid batching by default)."""
+    from train.trainer import TrainConfig, train  # torch: imported only when training
+
+    result = train(TrainConfig(
+        data=data, out_dir=out, base_model=base, batching=batching, alpha=alpha, batch_size=batch_size, steps=steps,
+        learning_rate=lr, max_query_length=max_query_length, max_passage_length=max_passage_length,
+        freeze_embeddings=freeze_embeddings, validation_data=validation_data,
+        validation_fraction=validation_fraction, validate_every=validate_every, patience=patience,
+        checkpoint_every=validate_every, resume=resume, seed=seed, quiet=quiet,
+    ))
+    stopped = " (stopped early)" if result.stopped_early else ""
+    click.echo(f"trained {result.steps_done} steps{stopped}; model: {result.model_dir}")
+
+
+@click.command()
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="JSONL file to write")
+@click.option("--sources", default=",".join(PAIR_SOURCES), show_default=True,
+              help="comma-separated: mlqa-r (its training half), ntrex128 (inverse cloze)")
+@click.option("--window", type=int, default=DEFAULT_CLOZE_WINDOW, show_default=True,
+              help="ntrex128: sentences on each side of the query that form its passage")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="data root (default: ENGINE_DATA_DIR)")
+def build_pairs_command(out, sources, window, data_dir):
+    """Write training pair groups from public data; never from XQuAD-R, the MLQA-R eval half or MIRACL."""
+    chosen = [name.strip() for name in sources.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in PAIR_SOURCES]
+    if unknown or not chosen:
+        raise EngineError(f"unknown pair source {unknown[0] if unknown else sources!r} "
+                          f"(choose from {', '.join(PAIR_SOURCES)})")
+    groups = []
+    if "mlqa-r" in chosen:
+        groups += mlqa_r_pair_groups(data_dir)
+    if "ntrex128" in chosen:
+        groups += ntrex_cloze_pair_groups(data_dir, window)
+    count = write_pair_groups(out, groups)
+    click.echo(f"wrote {count} pair groups to {out}")
