@@ -8,11 +8,11 @@ encoded, so a bad line fails fast and names itself.
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import EngineError
+from engine.jsonl import read_json_objects
 from engine.languages import UNDETERMINED, check_language_code
 
 ID_FIELDS = ("id", "_id")
@@ -39,7 +39,7 @@ def read_corpus(path: str | Path, default_lang: str | None = None) -> list[Passa
         raise EngineError(f"corpus file {path} does not exist")
     if default_lang is not None:
         check_language_code(default_lang, "--lang")
-    records = _read_tsv(path) if path.suffix.lower() in (".tsv", ".tab") else _read_jsonl(path)
+    records = _read_tsv(path) if path.suffix.lower() in (".tsv", ".tab") else read_json_objects(path, "corpus")
     passages, first_line_of = [], {}
     for line_no, record in records:
         passage = _to_passage(record, path, line_no, default_lang)
@@ -52,23 +52,6 @@ def read_corpus(path: str | Path, default_lang: str | None = None) -> list[Passa
     if not passages:
         raise EngineError(f"corpus {path} is empty: no passages to index")
     return passages
-
-
-def _read_jsonl(path: Path):
-    with open(path, encoding="utf-8") as handle:
-        try:
-            for line_no, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise EngineError(f"{path}:{line_no}: malformed JSON ({err.msg} at column {err.colno})") from None
-                if not isinstance(record, dict):
-                    raise EngineError(f"{path}:{line_no}: expected a JSON object, got {type(record).__name__}")
-                yield line_no, record
-        except UnicodeDecodeError as err:
-            raise EngineError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
 
 
 def _read_tsv(path: Path):

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import EngineError
+from engine.jsonl import read_json_objects
 from engine.languages import check_language_code
 
 
@@ -58,18 +59,10 @@ def write_pair_groups(path: str | Path, groups) -> int:
 def read_pair_groups(path: str | Path) -> list[PairGroup]:
     """Read and validate a JSONL file of pair groups; raise EngineError naming the file and line."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as err:
-        raise EngineError(f"cannot read training data {path}: {err.strerror}") from None
-    except UnicodeDecodeError as err:
-        raise EngineError(f"{path} is not UTF-8 text: {err}") from None
     groups, seen = [], {}
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        where = f"{path}, line {number}"
-        group = _parse_group(line, where)
+    for number, record in read_json_objects(path, "training data"):
+        where = f"{path}:{number}"
+        group = _parse_group(record, where)
         if group.group in seen:
             raise EngineError(f"{where}: group {group.group!r} was already given on line {seen[group.group]}")
         seen[group.group] = number
@@ -79,13 +72,7 @@ def read_pair_groups(path: str | Path) -> list[PairGroup]:
     return groups
 
 
-def _parse_group(line: str, where: str) -> PairGroup:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as err:
-        raise EngineError(f"{where}: not valid JSON: {err.msg} (column {err.colno})") from None
-    if not isinstance(record, dict):
-        raise EngineError(f"{where}: expected a JSON object with 'group' and 'pairs'")
+def _parse_group(record: dict, where: str) -> PairGroup:
     name = _text(record, "group", where)
     pairs = record.get("pairs")
     if not isinstance(pairs, dict):

@@ -23,15 +23,15 @@ def _line(**pairs):
 
 
 @pytest.mark.parametrize("line, message", [
-    ("{not json", "line 2: not valid JSON"),
-    ('["a list"]', "line 2: expected a JSON object"),
-    (json.dumps({"pairs": {"en": {"query": "q", "positive": "p"}}}), "line 2: missing field 'group'"),
-    (json.dumps({"group": "g"}), "line 2: missing field 'pairs'"),
-    (_line(), "line 2: group 'g' has no pairs"),
+    ("{not json", "bad.jsonl:2: malformed JSON"),
+    ('["a list"]', "bad.jsonl:2: expected a JSON object"),
+    (json.dumps({"pairs": {"en": {"query": "q", "positive": "p"}}}), "bad.jsonl:2: missing field 'group'"),
+    (json.dumps({"group": "g"}), "bad.jsonl:2: missing field 'pairs'"),
+    (_line(), "bad.jsonl:2: group 'g' has no pairs"),
     (_line(xx={"query": "q", "positive": "p"}), "unknown language code 'xx'"),
-    (_line(en={"positive": "p"}), "line 2, pairs.en: missing field 'query'"),
-    (_line(en={"query": " ", "positive": "p"}), "line 2, pairs.en: field 'query' is empty"),
-    (_line(en={"query": "q", "positive": ""}), "line 2, pairs.en: field 'positive' is empty"),
+    (_line(en={"positive": "p"}), "bad.jsonl:2, pairs.en: missing field 'query'"),
+    (_line(en={"query": " ", "positive": "p"}), "bad.jsonl:2, pairs.en: field 'query' is empty"),
+    (_line(en={"query": "q", "positive": ""}), "bad.jsonl:2, pairs.en: field 'positive' is empty"),
     (_line(en={"query": "q", "positive": "p", "negatives": "n"}), "'negatives' must be a list"),
     (_line(en={"query": "q", "positive": "p", "negatives": [""]}), "negatives[0] is empty"),
     (json.dumps({"group": "g1", "pairs": {"en": {"query": "q", "positive": "p"}}}), "already given on line 1"),

@@ -1,0 +1,30 @@
+"""Read JSON Lines files whose every line is an object; errors name the file and line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from engine.errors import EngineError
+
+
+def read_json_objects(path: Path, what: str = "file"):
+    """Yield (line number, dict) for each non-blank line; `what` names the file in errors."""
+    try:
+        handle = open(path, encoding="utf-8")
+    except OSError as err:
+        raise EngineError(f"cannot read {what} {path}: {err.strerror}") from None
+    with handle:
+        try:
+            for line_no, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise EngineError(f"{path}:{line_no}: malformed JSON ({err.msg} at column {err.colno})") from None
+                if not isinstance(record, dict):
+                    raise EngineError(f"{path}:{line_no}: expected a JSON object, got {type(record).__name__}")
+                yield line_no, record
+        except UnicodeDecodeError as err:
+            raise EngineError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
