@@ -10,6 +10,7 @@ from pathlib import Path
 from engine.errors import EngineError
 from engine.evaluation import lareqa, miracl
 from engine.evaluation.data import Benchmark
+from engine.evaluation.sources import LAREQA_SOURCE, MIRACL_CORPUS_SOURCE, MIRACL_TOPICS_SOURCE, NOMIRACL_SOURCE
 
 SETTINGS = ("mono", "cross", "multi")
 
@@ -25,6 +26,7 @@ class BenchmarkSpec:
     texts: dict[str, tuple[str, ...]]
     load: Callable[[Path, list[str], int | None], Benchmark]
     default_languages: Callable[[Path], list[str]]
+    layout: str  # what the data dir must hold, and where it comes from
     note: str = ""
 
     @property
@@ -65,13 +67,19 @@ MIRACL_METRICS = ("ndcg@10", "recall@100")
 BENCHMARKS = {
     spec.name: spec for spec in (
         BenchmarkSpec("xquad-r", "XQuAD-R", lareqa.XQUAD_R_LANGUAGES, SETTINGS, LAREQA_METRICS, LAREQA_TEXTS,
-                      partial(lareqa.load_lareqa, "xquad-r"), lambda root: list(lareqa.XQUAD_R_LANGUAGES)),
+                      partial(lareqa.load_lareqa, "xquad-r"), lambda root: list(lareqa.XQUAD_R_LANGUAGES),
+                      f"xquad-r/<lang>.json ({LAREQA_SOURCE}, folder xquad-r)"),
         BenchmarkSpec("mlqa-r", "MLQA-R", lareqa.MLQA_R_LANGUAGES, SETTINGS, LAREQA_METRICS, LAREQA_TEXTS,
-                      partial(lareqa.load_lareqa, "mlqa-r"), lambda root: list(lareqa.MLQA_R_LANGUAGES)),
+                      partial(lareqa.load_lareqa, "mlqa-r"), lambda root: list(lareqa.MLQA_R_LANGUAGES),
+                      f"mlqa-r/<lang>.json ({LAREQA_SOURCE}, folder mlqa-r)"),
         BenchmarkSpec("miracl", "MIRACL dev", miracl.MIRACL_LANGUAGES, ("mono",), MIRACL_METRICS, MIRACL_TEXTS,
-                      miracl.load_miracl, miracl.corpus_languages),
+                      miracl.load_miracl, miracl.corpus_languages,
+                      f"miracl/topics, miracl/qrels ({MIRACL_TOPICS_SOURCE}) and miracl/corpus/<lang>-feed.jsonl.zst "
+                      f"({MIRACL_CORPUS_SOURCE})"),
         BenchmarkSpec("miracl-subset", "MIRACL-subset", miracl.MIRACL_LANGUAGES, ("mono",), MIRACL_METRICS,
                       MIRACL_TEXTS, miracl.load_miracl_subset, miracl.subset_languages,
+                      f"miracl/topics, miracl/qrels ({MIRACL_TOPICS_SOURCE}) and "
+                      f"miracl/nomiracl/nomiracl-passages.<lang>.jsonl.gz ({NOMIRACL_SOURCE})",
                       note="NOT MIRACL figures: the pool is the few thousand MIRACL passages per language "
                            "recovered from NoMIRACL and the queries are the dev queries with a positive inside "
                            "it; compare models with it, never with published MIRACL numbers"),

@@ -77,7 +77,7 @@ def prepare(benchmark: str, options: EvalOptions | None = None) -> Prepared:
         raise EngineError(f"the run/HNSW depth must be positive, got {options.depth}")
     if options.hnsw is not None:
         options.hnsw.check()
-    root = data_root()
+    root = data_root(spec.layout)
     bench = spec.load(root, spec.check_languages(root, options.languages), options.max_queries)
     return Prepared(spec, settings, text, bench, options, time.perf_counter() - started)
 

@@ -10,17 +10,18 @@ from engine.paths import data_dir
 
 LAREQA_SOURCE = "https://github.com/google-research-datasets/lareqa"
 MIRACL_TOPICS_SOURCE = ("https://github.com/castorini/anserini-tools/tree/master/topics-and-qrels "
-                        "(or https://huggingface.co/datasets/miracl/miracl)")
+                        "or https://huggingface.co/datasets/miracl/miracl")
 MIRACL_CORPUS_SOURCE = "https://huggingface.co/datasets/miracl/miracl-corpus"
 NOMIRACL_SOURCE = "MIRACL passages parsed out of https://github.com/project-miracl/nomiracl results/ dumps"
 
 
-def data_root() -> Path:
-    """The data dir, which must exist: $ENGINE_DATA_DIR, else <cache>/data."""
+def data_root(needs: str) -> Path:
+    """The data dir, which must exist: $ENGINE_DATA_DIR, else <cache>/data. `needs` says what the
+    caller's dataset must find there and where it comes from."""
     root = data_dir()
     if not root.is_dir():
-        raise EngineError(f"the evaluation data dir {root} does not exist ({_why(root)}); "
-                          "set ENGINE_DATA_DIR to a dir holding the datasets (xquad-r/, mlqa-r/, miracl/)")
+        raise EngineError(f"the evaluation data dir {root} does not exist ({_why(root)}); set ENGINE_DATA_DIR "
+                          f"to a dir holding {needs}, or put them in {root}")
     return root
 
 

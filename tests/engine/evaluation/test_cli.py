@@ -92,7 +92,8 @@ def test_eval_on_the_shared_xquad_r(shared_data, tiny_bundle, tmp_path):
 
 def test_missing_data_dir(tmp_path, monkeypatch, tiny_bundle):
     monkeypatch.setenv("ENGINE_DATA_DIR", str(tmp_path / "nowhere"))
-    assert_fails(run("xquad-r", "--model", tiny_bundle), str(tmp_path / "nowhere"), "does not exist", "ENGINE_DATA_DIR")
+    assert_fails(run("xquad-r", "--model", tiny_bundle), str(tmp_path / "nowhere"), "does not exist", "ENGINE_DATA_DIR",
+                 "xquad-r/<lang>.json", "github.com/google-research-datasets/lareqa")
     monkeypatch.delenv("ENGINE_DATA_DIR")
     assert_fails(run("xquad-r", "--model", tiny_bundle), str(tmp_path / "cache" / "data"),
                  "because ENGINE_DATA_DIR is not set")

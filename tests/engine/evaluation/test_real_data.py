@@ -18,7 +18,7 @@ SUBSET_QUERIES = {"sw": 120, "te": 85, "bn": 65, "th": 66, "hi": 47, "fi": 26, "
 
 def load(name, languages=None):
     spec = get_benchmark(name)
-    root = data_root()
+    root = data_root(spec.layout)
     return spec.load(root, spec.check_languages(root, languages), None)
 
 
