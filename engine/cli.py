@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from engine.cli_options import encoder_options, make_encoder, split_codes
 from engine.errors import EngineError
 
 LANG_LIST = "comma-separated language codes, e.g. de,sw"
@@ -30,28 +31,6 @@ def main():
     """Multilingual embedding and search engine."""
 
 
-def _encoder_options(func):
-    func = click.option("--variant", help="bundle variant: int8, fp32, fp16 (default: int8 on CPU, fp32 on GPU)")(func)
-    func = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)(func)
-    func = click.option("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0: all cores)")(func)
-    func = click.option("--batch-size", type=int, default=32, show_default=True)(func)
-    return func
-
-
-def _encoder(model, variant, device, threads, batch_size):
-    from engine.encoder import Encoder
-
-    if batch_size < 1:
-        raise EngineError(f"--batch-size must be positive, got {batch_size}")
-    return Encoder(model, variant=variant, device=device, intra_op_threads=threads, batch_size=batch_size)
-
-
-def _languages(value: str | None) -> list[str] | None:
-    if not value:
-        return None
-    return [code.strip() for code in value.split(",") if code.strip()]
-
-
 @main.command("build-index")
 @click.argument("corpus", type=click.Path(path_type=Path))
 @click.option("--model", default="default", show_default=True, help="model bundle dir, or `default`")
@@ -62,14 +41,14 @@ def _languages(value: str | None) -> list[str] | None:
 @click.option("--ef-search", type=int, default=64, show_default=True, help="default ef at search time")
 @click.option("--overwrite", is_flag=True, help="replace an existing index at --out")
 @click.option("--quiet", is_flag=True, help="no progress bar")
-@_encoder_options
+@encoder_options
 def build_index_command(corpus, model, out, lang, m, ef_construction, ef_search, overwrite, quiet,
                         variant, device, threads, batch_size):
     """Encode CORPUS (JSONL or TSV) and write an index dir."""
     from engine.build import build_index
     from engine.index import HnswParams
 
-    encoder = _encoder(model, variant, device, threads, batch_size)
+    encoder = make_encoder(model, variant, device, threads, batch_size)
     params = HnswParams(M=m, ef_construction=ef_construction, ef_search=ef_search)
     summary = build_index(corpus, encoder, out, params, default_lang=lang, overwrite=overwrite, quiet=quiet)
     click.echo(summary.describe())
@@ -81,14 +60,14 @@ def build_index_command(corpus, model, out, lang, m, ef_construction, ef_search,
 @click.option("--model", help="model bundle dir, or `default` (default: the one the index was built with)")
 @click.option("--lang", help="language of passages that carry no `lang` field")
 @click.option("--quiet", is_flag=True)
-@_encoder_options
+@encoder_options
 def add_command(index_path, corpus, model, lang, quiet, variant, device, threads, batch_size):
     """Add the passages of CORPUS to an existing index."""
     from engine.build import add_to_index
     from engine.index import open_index
 
     index = open_index(index_path)
-    encoder = _encoder(model or index.model.bundle, variant, device, threads, batch_size)
+    encoder = make_encoder(model or index.model.bundle, variant, device, threads, batch_size)
     click.echo(add_to_index(index, corpus, encoder, default_lang=lang, quiet=quiet).describe())
 
 
@@ -115,7 +94,7 @@ def delete_command(index_path, ids):
 @click.option("--run-tag", default="engine", show_default=True, help="run name in the TREC output")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of text")
 @click.option("--model", help="model bundle dir, or `default` (default: the one the index was built with)")
-@_encoder_options
+@encoder_options
 def search_command(index_path, queries, k, lang, ef, rescore, queries_file, run_tag, as_json, model,
                    variant, device, threads, batch_size):
     """Search INDEX with one or more QUERIES in any language."""
@@ -126,10 +105,10 @@ def search_command(index_path, queries, k, lang, ef, rescore, queries_file, run_
     if bool(queries) == bool(queries_file):
         raise EngineError("give either QUERIES on the command line or --queries FILE, not both or neither")
     index = open_index(index_path)
-    searcher = Searcher(index, _encoder(model or index.model.bundle, variant, device, threads, batch_size))
+    searcher = Searcher(index, make_encoder(model or index.model.bundle, variant, device, threads, batch_size))
     qids, texts = output.read_queries(queries_file) if queries_file else (None, list(queries))
     started = time.perf_counter()
-    results = searcher.search(texts, k=k, languages=_languages(lang), ef=ef, rescore=rescore)
+    results = searcher.search(texts, k=k, languages=split_codes(lang), ef=ef, rescore=rescore)
     seconds = time.perf_counter() - started
     if qids is not None:
         output.write_trec_run(sys.stdout, qids, results, run_tag)

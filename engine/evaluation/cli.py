@@ -6,17 +6,12 @@ from pathlib import Path
 
 import click
 
-from engine.errors import EngineError
-
-
-def _codes(value: str | None) -> list[str] | None:
-    return [code.strip() for code in value.split(",") if code.strip()] if value else None
+from engine.cli_options import encoder_options, make_encoder, split_codes
 
 
 @click.command()
 @click.argument("benchmark")
 @click.option("--model", default="default", show_default=True, help="model bundle dir, or `default`")
-@click.option("--variant", help="bundle variant: int8, fp32, fp16 (default: int8 on CPU, fp16 on GPU)")
 @click.option("--langs", help="comma-separated languages (default: all of the benchmark's; miracl and "
                                 "miracl-subset: those with passages in the data dir)")
 @click.option("--settings", help="comma-separated: mono, cross, multi (default: all the benchmark has)")
@@ -31,32 +26,28 @@ def _codes(value: str | None) -> list[str] | None:
 @click.option("--json", "as_json", is_flag=True, help="print the full JSON report instead of the summary")
 @click.option("--out", type=click.Path(path_type=Path), help="dir to write the JSON, TREC run/qrels and heat map")
 @click.option("--no-cache", is_flag=True, help="neither read nor write the embedding cache")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0: all cores)")
-@click.option("--batch-size", type=int, default=32, show_default=True, help="most texts per encoder batch")
 @click.option("--quiet", is_flag=True, help="no progress bars")
+@encoder_options
 def eval_command(benchmark, model, variant, langs, settings, max_queries, candidate_text, hnsw, m,
                  ef_construction, ef, depth, as_json, out, no_cache, device, threads, batch_size, quiet):
     """Evaluate a model bundle on BENCHMARK: xquad-r, mlqa-r, miracl or miracl-subset."""
-    from engine.encoder import Encoder
     from engine.evaluation.evaluate import EvalOptions, prepare, run_prepared
     from engine.evaluation.heatmap import load_pyplot
     from engine.evaluation.outputs import check_out_dir, report_json, write_outputs
     from engine.evaluation.summary import summary_text
     from engine.index import HnswParams
 
-    if batch_size < 1:
-        raise EngineError(f"--batch-size must be positive, got {batch_size}")
     if out is not None:  # fail before the long run, not after it
         check_out_dir(out)
         load_pyplot()
     options = EvalOptions(
-        languages=_codes(langs), settings=_codes(settings), max_queries=max_queries, candidate_text=candidate_text,
+        languages=split_codes(langs), settings=split_codes(settings), max_queries=max_queries,
+        candidate_text=candidate_text,
         hnsw=HnswParams(M=m, ef_construction=ef_construction, ef_search=ef) if hnsw else None, depth=depth,
         keep_run=out is not None, use_cache=not no_cache, quiet=quiet,
     )
     prepared = prepare(benchmark, options)
-    encoder = Encoder(model, variant=variant, device=device, intra_op_threads=threads, batch_size=batch_size)
+    encoder = make_encoder(model, variant, device, threads, batch_size)
     result = run_prepared(prepared, encoder)
     click.echo(report_json(result.report) if as_json else summary_text(result.report), nl=not as_json)
     if out is not None:

@@ -1,0 +1,32 @@
+"""Command-line pieces shared by the commands that encode text (search, build-index, add, eval)."""
+
+from __future__ import annotations
+
+import click
+
+from engine.errors import EngineError
+
+
+def encoder_options(func):
+    """--variant, --device, --threads and --batch-size, passed on to `make_encoder`."""
+    func = click.option("--variant", help="bundle variant: int8, fp32, fp16 (default: int8 on CPU, fp32 on GPU)")(func)
+    func = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)(func)
+    func = click.option("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0: all cores)")(func)
+    func = click.option("--batch-size", type=int, default=32, show_default=True,
+                        help="most texts per encoder batch")(func)
+    return func
+
+
+def make_encoder(model, variant, device, threads, batch_size):
+    from engine.encoder import Encoder
+
+    if batch_size < 1:
+        raise EngineError(f"--batch-size must be positive, got {batch_size}")
+    return Encoder(model, variant=variant, device=device, intra_op_threads=threads, batch_size=batch_size)
+
+
+def split_codes(value: str | None) -> list[str] | None:
+    """`de, sw` -> ['de', 'sw']; nothing -> None."""
+    if not value:
+        return None
+    return [code.strip() for code in value.split(",") if code.strip()]
