@@ -17,3 +17,7 @@ EVAL = "eval"
 def mlqa_split(question_id: str) -> str:
     digest = hashlib.sha256(question_id.encode("utf-8")).digest()
     return EVAL if int.from_bytes(digest[:4], "big") % 2 else TRAIN
+
+
+def is_mlqa_evaluation_question(question_id: str) -> bool:
+    return mlqa_split(question_id) == EVAL

@@ -11,6 +11,7 @@ from engine.errors import EngineError
 from engine.evaluation import lareqa, miracl
 from engine.evaluation.data import Benchmark
 from engine.evaluation.sources import LAREQA_SOURCE, MIRACL_CORPUS_SOURCE, MIRACL_TOPICS_SOURCE, NOMIRACL_SOURCE
+from train.splits import is_mlqa_evaluation_question
 
 SETTINGS = ("mono", "cross", "multi")
 
@@ -69,8 +70,10 @@ BENCHMARKS = {
         BenchmarkSpec("xquad-r", "XQuAD-R", lareqa.XQUAD_R_LANGUAGES, SETTINGS, LAREQA_METRICS, LAREQA_TEXTS,
                       partial(lareqa.load_lareqa, "xquad-r"), lambda root: list(lareqa.XQUAD_R_LANGUAGES),
                       f"xquad-r/<lang>.json ({LAREQA_SOURCE}, folder xquad-r)"),
-        BenchmarkSpec("mlqa-r", "MLQA-R", lareqa.MLQA_R_LANGUAGES, SETTINGS, LAREQA_METRICS, LAREQA_TEXTS,
-                      partial(lareqa.load_lareqa, "mlqa-r"), lambda root: list(lareqa.MLQA_R_LANGUAGES),
+        # Only the evaluation half of MLQA-R's questions: the other half may be trained on (train/splits.py).
+        BenchmarkSpec("mlqa-r", "MLQA-R (evaluation half)", lareqa.MLQA_R_LANGUAGES, SETTINGS, LAREQA_METRICS,
+                      LAREQA_TEXTS, partial(lareqa.load_lareqa, "mlqa-r", keep_query=is_mlqa_evaluation_question),
+                      lambda root: list(lareqa.MLQA_R_LANGUAGES),
                       f"mlqa-r/<lang>.json ({LAREQA_SOURCE}, folder mlqa-r)"),
         BenchmarkSpec("miracl", "MIRACL dev", miracl.MIRACL_LANGUAGES, ("mono",), MIRACL_METRICS, MIRACL_TEXTS,
                       miracl.load_miracl, miracl.corpus_languages,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from engine.errors import EngineError
@@ -20,12 +21,18 @@ XQUAD_R_LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi",
 MLQA_R_LANGUAGES = ("ar", "de", "en", "es", "hi", "vi", "zh")
 
 
-def load_lareqa(name: str, root: Path, languages: list[str], max_queries: int | None = None) -> Benchmark:
-    """`name` is the dataset dir (xquad-r or mlqa-r) under the data root, holding `<lang>.json`."""
+def load_lareqa(name: str, root: Path, languages: list[str], max_queries: int | None = None,
+                keep_query: Callable[[str], bool] | None = None) -> Benchmark:
+    """`name` is the dataset dir (xquad-r or mlqa-r) under the data root, holding `<lang>.json`.
+    `keep_query(question id)` selects the questions asked; every sentence stays a candidate."""
     parts, answers = [], {}
     for lang in languages:
         path = require_file(root / name / f"{lang}.json", name, f"{LAREQA_SOURCE} ({name}/{lang}.json)")
         part, answers[lang] = read_lareqa_file(path, lang)
+        if keep_query is not None:
+            kept = [row for row, qid in enumerate(part.query_ids) if keep_query(qid)]
+            part.query_ids = [part.query_ids[row] for row in kept]
+            part.query_texts = [part.query_texts[row] for row in kept]
         parts.append(part)
     for part in parts:
         part.judgements = [
