@@ -4,6 +4,8 @@ import pytest
 
 # No model hub is reachable from the tests: fail at once instead of retrying for a minute.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Tests never reach the internet for data; tests/engine/evaluation/test_download.py serves files itself.
+os.environ.setdefault("ENGINE_OFFLINE", "1")
 
 from export.parity_texts import PASSAGES, QUERIES  # noqa: E402
 

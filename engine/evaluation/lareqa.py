@@ -15,7 +15,8 @@ from pathlib import Path
 
 from engine.errors import EngineError
 from engine.evaluation.data import Benchmark, Judgement, LanguagePart, assemble
-from engine.evaluation.sources import LAREQA_SOURCE, require_file
+from engine.evaluation.download import raw_url
+from engine.evaluation.sources import LAREQA_REPOSITORY, LAREQA_SOURCE, require_file
 
 XQUAD_R_LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
 MLQA_R_LANGUAGES = ("ar", "de", "en", "es", "hi", "vi", "zh")
@@ -27,7 +28,8 @@ def load_lareqa(name: str, root: Path, languages: list[str], max_queries: int | 
     `keep_query(question id)` selects the questions asked; every sentence stays a candidate."""
     parts, answers = [], {}
     for lang in languages:
-        path = require_file(root / name / f"{lang}.json", name, f"{LAREQA_SOURCE} ({name}/{lang}.json)")
+        path = require_file(root / name / f"{lang}.json", name, f"{LAREQA_SOURCE} ({name}/{lang}.json)",
+                            raw_url(f"{LAREQA_REPOSITORY}/{name}/{lang}.json"))
         part, answers[lang] = read_lareqa_file(path, lang)
         if keep_query is not None:
             kept = [row for row, qid in enumerate(part.query_ids) if keep_query(qid)]

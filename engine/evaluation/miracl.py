@@ -20,8 +20,9 @@ from pathlib import Path
 
 from engine.errors import EngineError
 from engine.evaluation.data import Benchmark, Judgement, LanguagePart, assemble
-from engine.evaluation.sources import (MIRACL_CORPUS_SOURCE, MIRACL_TOPICS_SOURCE, NOMIRACL_SOURCE,
-                                       require_file)
+from engine.evaluation.download import raw_url
+from engine.evaluation.sources import (MIRACL_CORPUS_SOURCE, MIRACL_TOPICS_REPOSITORY, MIRACL_TOPICS_SOURCE,
+                                       NOMIRACL_SOURCE, require_file)
 
 MIRACL_LANGUAGES = ("ar", "bn", "de", "en", "es", "fa", "fi", "fr", "hi", "id", "ja", "ko", "ru", "sw", "te",
                     "th", "yo", "zh")
@@ -69,10 +70,11 @@ def load_miracl_subset(root: Path, languages: list[str], max_queries: int | None
 
 
 def _language_part(root: Path, lang: str, passages_path: Path, keep_outside_pool: bool) -> LanguagePart:
-    topics = read_topics(require_file(root / "miracl" / "topics" / f"topics.miracl-v1.0-{lang}-dev.tsv",
-                                      "miracl", MIRACL_TOPICS_SOURCE))
-    qrels = read_qrels(require_file(root / "miracl" / "qrels" / f"qrels.miracl-v1.0-{lang}-dev.tsv",
-                                    "miracl", MIRACL_TOPICS_SOURCE))
+    topics_name, qrels_name = f"topics.miracl-v1.0-{lang}-dev.tsv", f"qrels.miracl-v1.0-{lang}-dev.tsv"
+    topics = read_topics(require_file(root / "miracl" / "topics" / topics_name, "miracl", MIRACL_TOPICS_SOURCE,
+                                      raw_url(f"{MIRACL_TOPICS_REPOSITORY}/{topics_name}")))
+    qrels = read_qrels(require_file(root / "miracl" / "qrels" / qrels_name, "miracl", MIRACL_TOPICS_SOURCE,
+                                    raw_url(f"{MIRACL_TOPICS_REPOSITORY}/{qrels_name}")))
     part = LanguagePart(lang, candidate_fields={"title": [], "text": []})
     for docid, title, text in read_passages(passages_path):
         part.candidate_ids.append(docid)
