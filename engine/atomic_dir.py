@@ -1,11 +1,14 @@
 """Replace a directory as a whole: write a sibling temp dir, then swap it into place.
 
 The swap is two renames (target -> old, temp -> target). A crash between them leaves only the
-old copy, which `recover` renames back, so readers always find a complete directory.
+old copy, which `recover` renames back, so readers always find a complete directory. Writers
+take an exclusive lock on a sibling lock file, so two of them never interleave; readers leave the
+leftovers of a writer that is still running alone.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 from contextlib import contextmanager
@@ -18,18 +21,20 @@ def _temp_name(target: Path, tag: str) -> Path:
 
 def recover(target: Path) -> None:
     """Undo a swap that stopped half way, and drop leftovers of writers that died."""
-    leftovers = sorted(target.parent.glob(f".{target.name}.old-*"))
-    if not target.exists() and leftovers:
-        os.rename(leftovers.pop(), target)
-    dead_temps = [temp for temp in target.parent.glob(f".{target.name}.tmp-*") if not _alive(temp)]
-    for stale in leftovers + dead_temps:
+    dead = [path for tag in ("old", "tmp") for path in target.parent.glob(f".{target.name}.{tag}-*")
+            if not _alive(path)]
+    old = sorted(path for path in dead if ".old-" in path.name)
+    if not target.exists() and old:
+        os.rename(old.pop(), target)
+        dead = [path for path in dead if path.exists()]
+    for stale in dead:
         shutil.rmtree(stale, ignore_errors=True)
 
 
-def _alive(temp: Path) -> bool:
-    """Whether the process that named this temp dir is still running."""
+def _alive(leftover: Path) -> bool:
+    """Whether the process that named this temp or old dir is still running."""
     try:
-        os.kill(int(temp.name.rsplit("-", 1)[1]), 0)
+        os.kill(int(leftover.name.rsplit("-", 1)[1]), 0)
     except (ValueError, ProcessLookupError):
         return False
     except PermissionError:
@@ -38,8 +43,21 @@ def _alive(temp: Path) -> bool:
 
 
 @contextmanager
+def writer_lock(target: Path):
+    """Exclusive lock for writers of `target` (a `.name.lock` file beside it)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f".{target.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextmanager
 def replace_dir(target: Path):
-    """Yield an empty temp dir; on normal exit it becomes `target`, on error it is removed."""
+    """Yield an empty temp dir; on normal exit it becomes `target`, on error it is removed.
+    The caller holds `writer_lock(target)` when the new content depends on the old."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     recover(target)

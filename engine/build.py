@@ -48,6 +48,7 @@ def add_to_index(index: Index, corpus: str | Path, encoder: Encoder, default_lan
     started = time.perf_counter()
     index.check_model(encoder.bundle.fingerprint, str(encoder.bundle.path))
     passages = read_corpus(corpus, default_lang)
+    index_dir.check_new_ids(index, passages)  # before the long encoding
     vectors, truncated, encode_seconds = _encode(encoder, passages, quiet)
     updated = index_dir.add(index, passages, vectors)
     return BuildSummary(updated, len(passages), truncated, encode_seconds, time.perf_counter() - started)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -114,7 +115,7 @@ def create(path: Path, passages: list[Passage], vectors: np.ndarray, model: Mode
     params.check()
     check_target(path, overwrite)
     _check_vectors(vectors, model.dimension, len(passages))
-    with atomic_dir.replace_dir(path) as temp:
+    with atomic_dir.writer_lock(path), atomic_dir.replace_dir(path) as temp:
         graph = _new_graph(model.dimension, params, capacity=len(passages))
         graph.add_items(vectors, np.arange(len(passages)))
         graph.save_index(str(temp / GRAPH))
@@ -168,16 +169,21 @@ def open_index(path: Path, verify: bool = True) -> Index:
     return Index(path, manifest, graph, vectors, metadata.read_catalogue(path / METADATA))
 
 
-def add(index: Index, passages: list[Passage], vectors: np.ndarray) -> Index:
-    """A new version of the index with passages appended; ids already present are refused."""
-    _check_vectors(vectors, index.dimension, len(passages))
+def check_new_ids(index: Index, passages: list[Passage]) -> None:
+    """Refuse passages whose ids the index already holds."""
     present = set(index.ids[index.ids != None])  # noqa: E711 (element-wise comparison)
     clashes = [p.id for p in passages if p.id in present]
     if clashes:
         raise EngineError(f"{len(clashes)} id(s) already in index {index.path}, e.g. {clashes[0]!r}; "
                           "delete them first or use new ids")
+
+
+def add(index: Index, passages: list[Passage], vectors: np.ndarray) -> Index:
+    """A new version of the index with passages appended; ids already present are refused."""
+    _check_vectors(vectors, index.dimension, len(passages))
+    check_new_ids(index, passages)
     first = index.manifest["next_label"]
-    with atomic_dir.replace_dir(index.path) as temp:
+    with _updating(index) as temp:
         graph = _load_graph_copy(index, capacity=first + len(passages))
         graph.add_items(vectors, np.arange(first, first + len(passages)))
         graph.save_index(str(temp / GRAPH))
@@ -196,7 +202,7 @@ def delete(index: Index, ids: list[str]) -> Index:
     if missing:
         raise EngineError(f"{len(missing)} id(s) not in index {index.path}, e.g. {missing[0]!r}")
     labels = sorted({label_of[passage_id] for passage_id in ids})
-    with atomic_dir.replace_dir(index.path) as temp:
+    with _updating(index) as temp:
         graph = _load_graph_copy(index, capacity=index.manifest["next_label"])
         for label in labels:
             graph.mark_deleted(label)
@@ -206,6 +212,18 @@ def delete(index: Index, ids: list[str]) -> Index:
         metadata.delete(temp / METADATA, labels)
         _write_manifest(temp, {**index.manifest, "count": index.count - len(labels), "updated": _now()})
     return open_index(index.path)
+
+
+@contextmanager
+def _updating(index: Index):
+    """A temp dir for the next version of `index`, under the writer lock, refused when another
+    writer changed the index after this handle was opened (its changes would be lost)."""
+    with atomic_dir.writer_lock(index.path):
+        if _read_manifest(index.path).get("files") != index.manifest["files"]:
+            raise EngineError(f"index {index.path} was changed by another writer since it was opened; "
+                              "open it again and retry")
+        with atomic_dir.replace_dir(index.path) as temp:
+            yield temp
 
 
 def _new_graph(dimension: int, params: HnswParams, capacity: int) -> hnswlib.Index:

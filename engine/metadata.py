@@ -24,6 +24,11 @@ CREATE INDEX passages_lang ON passages(lang);
 _MAX_PARAMS = 900
 
 
+def _read_only_uri(path: Path) -> str:
+    """A SQLite URI; as_uri() percent-escapes '#', '?' and '%' in the path."""
+    return Path(path).resolve().as_uri() + "?mode=ro"
+
+
 def create(path: Path) -> None:
     with sqlite3.connect(path) as db:
         db.executescript(_SCHEMA)
@@ -48,7 +53,7 @@ def delete(path: Path, labels: list[int]) -> None:
 
 def read_catalogue(path: Path) -> list[tuple[int, str, str]]:
     """(label, id, lang) of every live passage, in label order."""
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    db = sqlite3.connect(_read_only_uri(path), uri=True)
     try:
         return db.execute("SELECT label, id, lang FROM passages ORDER BY label").fetchall()
     finally:
@@ -59,7 +64,7 @@ class MetadataReader:
     """Read-only lookups of title, text and extra fields; one connection per thread."""
 
     def __init__(self, path: Path):
-        self._uri = f"file:{path}?mode=ro"
+        self._uri = _read_only_uri(path)
         self._local = threading.local()
 
     def _db(self) -> sqlite3.Connection:

@@ -8,7 +8,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from engine import index as index_dir
+from engine import atomic_dir, index as index_dir
 from engine.errors import EngineError
 from engine.index import HnswParams, open_index
 from engine.search import Searcher
@@ -133,7 +133,7 @@ def test_bad_hnsw_parameters_are_refused(tmp_path):
 KILL_DURING_ADD = textwrap.dedent("""
     import os, signal, sys
     import numpy as np
-    from engine import index as index_dir, metadata
+    from engine import atomic_dir, index as index_dir, metadata
     from tests.engine.conftest import make_passages, random_unit_vectors
 
     def killed_mid_write(*args, **kwargs):
@@ -157,7 +157,7 @@ def test_kill_during_add_leaves_previous_index_intact(small_index):
     assert [[h.id for h in row] for row in before] == [[h.id for h in row] for row in after]
     # The next write cleans the dead process's temp dir away.
     index_dir.add(reopened, make_passages(1, start=2000), random_unit_vectors(1, 16, 4))
-    assert sorted(p.name for p in index.path.parent.iterdir()) == ["index"]
+    assert sorted(p.name for p in index.path.parent.iterdir() if not p.name.endswith(".lock")) == ["index"]
 
 
 def test_swap_stopped_between_renames_is_recovered(small_index):
@@ -166,3 +166,28 @@ def test_swap_stopped_between_renames_is_recovered(small_index):
     os.rename(index.path, old)
     assert open_index(index.path).count == 400
     assert not old.exists()
+
+
+def test_swap_of_a_writer_still_running_is_left_alone(small_index):
+    index, _, _ = small_index
+    mine = index.path.parent / f".index.old-{os.getpid()}"
+    os.rename(index.path, mine)
+    atomic_dir.recover(index.path)
+    assert mine.is_dir() and not index.path.exists()
+
+
+def test_a_stale_handle_cannot_overwrite_another_writers_change(small_index):
+    index, _, _ = small_index
+    stale = open_index(index.path)
+    index_dir.add(index, make_passages(1, start=900), random_unit_vectors(1, 16, 5))
+    with pytest.raises(EngineError, match="changed by another writer since it was opened"):
+        index_dir.delete(stale, ["p1"])
+    assert open_index(index.path).count == 401
+
+
+def test_paths_with_uri_characters_work(tmp_path):
+    path = tmp_path / "my#index?v=1%20"
+    index = index_dir.create(path, make_passages(20), random_unit_vectors(20, 16, 6), model_info(16))
+    hit = Searcher(open_index(path)).search_vectors(random_unit_vectors(1, 16, 6), k=1)[0][0]
+    assert hit.text.startswith("passage number")
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == [path.name]
