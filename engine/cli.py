@@ -89,7 +89,7 @@ def delete_command(index_path, ids):
 @click.option("--lang", help=f"only passages in these languages ({LANG_LIST})")
 @click.option("--ef", type=int, help="HNSW search breadth (default: the index's ef_search)")
 @click.option("--rescore", is_flag=True, help="fetch 4k candidates and rank them exactly with the stored vectors")
-@click.option("--queries", "queries_file", type=click.File("r", encoding="utf-8"),
+@click.option("--queries", "queries_file", type=click.File("r", encoding="utf-8-sig"),
               help="TSV file of `qid<TAB>query` lines (`-` for stdin); prints a TREC run")
 @click.option("--run-tag", default="engine", show_default=True, help="run name in the TREC output")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of text")

@@ -26,7 +26,10 @@ def make_encoder(model, variant, device, threads, batch_size):
 
 
 def split_codes(value: str | None) -> list[str] | None:
-    """`de, sw` -> ['de', 'sw']; nothing -> None."""
-    if not value:
+    """`de, sw` -> ['de', 'sw']; no option -> None; an option that names no code is an error."""
+    if value is None:
         return None
-    return [code.strip() for code in value.split(",") if code.strip()]
+    codes = [code.strip() for code in value.split(",") if code.strip()]
+    if not codes:
+        raise EngineError(f"no language codes in {value!r}: give them comma-separated, e.g. de,sw")
+    return codes

@@ -16,6 +16,7 @@ from engine.jsonl import read_json_objects
 from engine.languages import UNDETERMINED, check_language_code
 
 ID_FIELDS = ("id", "_id")
+MAX_FIELD_CHARS = 1 << 30  # csv's default limit (128 KiB) is smaller than some real passages
 KNOWN_FIELDS = {*ID_FIELDS, "text", "title", "lang"}
 
 
@@ -55,7 +56,8 @@ def read_corpus(path: str | Path, default_lang: str | None = None) -> list[Passa
 
 
 def _read_tsv(path: Path):
-    with open(path, encoding="utf-8", newline="") as handle:
+    csv.field_size_limit(MAX_FIELD_CHARS)
+    with open(path, encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
         try:
             header = next(reader, None)
@@ -72,6 +74,8 @@ def _read_tsv(path: Path):
                 yield line_no, dict(zip(header, row))
         except UnicodeDecodeError as err:
             raise EngineError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+        except csv.Error as err:
+            raise EngineError(f"{path}:{reader.line_num}: {err}") from None
 
 
 def _to_passage(record: dict, path: Path, line_no: int, default_lang: str | None) -> Passage:
@@ -79,13 +83,15 @@ def _to_passage(record: dict, path: Path, line_no: int, default_lang: str | None
     raw_id = next((record[name] for name in ID_FIELDS if name in record), None)
     if raw_id is None or (isinstance(raw_id, str) and not raw_id.strip()):
         raise EngineError(f"{where}: missing 'id'")
-    if not isinstance(raw_id, (str, int)):
+    if not isinstance(raw_id, (str, int)) or isinstance(raw_id, bool):
         raise EngineError(f"{where}: 'id' must be a string or an integer")
     text = record.get("text")
     if text is None:
         raise EngineError(f"{where}: missing 'text'")
     if not isinstance(text, str) or not text.strip():
         raise EngineError(f"{where}: 'text' must be a non-empty string")
+    if not _encodable(text):
+        raise EngineError(f"{where}: 'text' holds an unpaired surrogate escape (not valid Unicode text)")
     title = record.get("title") or ""
     if not isinstance(title, str):
         raise EngineError(f"{where}: 'title' must be a string")
@@ -96,3 +102,11 @@ def _to_passage(record: dict, path: Path, line_no: int, default_lang: str | None
         check_language_code(lang, f"{where}: 'lang'")
     extra = {key: value for key, value in record.items() if key not in KNOWN_FIELDS}
     return Passage(id=str(raw_id), text=text, title=title, lang=lang, extra=extra)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -11,7 +11,7 @@ from engine.errors import EngineError
 def read_json_objects(path: Path, what: str = "file"):
     """Yield (line number, dict) for each non-blank line; `what` names the file in errors."""
     try:
-        handle = open(path, encoding="utf-8")
+        handle = open(path, encoding="utf-8-sig")  # a byte-order mark is tolerated
     except OSError as err:
         raise EngineError(f"cannot read {what} {path}: {err.strerror}") from None
     with handle:

@@ -33,7 +33,11 @@ def fetch(url: str, path: Path) -> str | None:
     print(f"fetching {url} -> {path}", file=sys.stderr)
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response, open(temp, "wb") as out:
+            expected = response.headers.get("Content-Length")
             shutil.copyfileobj(response, out, length=1 << 20)
+        received = temp.stat().st_size
+        if expected is not None and received != int(expected):
+            return f"the connection closed after {received} of {expected} bytes"
         os.replace(temp, path)
         return None
     except urllib.error.HTTPError as err:

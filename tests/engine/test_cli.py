@@ -107,6 +107,8 @@ def test_search_errors(built):
     assert_fails(run("search", built, "   "), "query 1 is empty")
     assert_fails(run("search", built), "give either QUERIES")
     assert_fails(run("search", built, "--queries", "-", input="no tab here\n"), "expected `qid<TAB>query`")
+    assert_fails(run("search", built, "--queries", "-", input="q1\twater\nq1\tmoon\n"), "query id 'q1' repeats line 1")
+    assert_fails(run("search", built, "water", "--lang", " , "), "no language codes")
 
 
 def test_model_that_does_not_match_the_index(built, tiny_bundle, tmp_path):
@@ -141,3 +143,13 @@ def test_export_errors(tmp_path):
     assert not (tmp_path / "b").exists()
     assert_fails(run("export", tmp_path / "not-a-model"), "--out is required")
     assert_fails(run("bundle-info", tmp_path / "not-a-model"), "is not a model bundle")
+
+
+def test_queries_file_with_byte_order_mark_and_bad_encoding(built, tmp_path):
+    good = tmp_path / "q.tsv"
+    good.write_bytes(b"\xef\xbb\xbfq1\twater\n")
+    result = run("search", built, "--queries", good, "-k", "1")
+    assert result.exit_code == 0 and result.output.startswith("q1 Q0 ")
+    bad = tmp_path / "bad.tsv"
+    bad.write_bytes(b"q1\tni\xffle\n")
+    assert_fails(run("search", built, "--queries", bad), "bad.tsv: not UTF-8 text")

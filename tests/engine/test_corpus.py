@@ -68,3 +68,22 @@ def test_missing_file_binary_file_and_bad_default_language(tmp_path):
     good = write_jsonl(tmp_path / "c.jsonl", [{"id": "a", "text": "x"}])
     with pytest.raises(EngineError, match="--lang: unknown language code 'english'"):
         read_corpus(good, default_lang="english")
+
+
+def test_byte_order_marks_and_long_tsv_fields_are_accepted(tmp_path):
+    jsonl = tmp_path / "bom.jsonl"
+    jsonl.write_bytes(b"\xef\xbb\xbf" + json.dumps({"id": "a", "text": "x"}).encode() + b"\n")
+    assert read_corpus(jsonl)[0].id == "a"
+    tsv = tmp_path / "bom.tsv"
+    long_text = "word " * 60_000  # 300k characters: over csv's default field limit
+    tsv.write_bytes(b"\xef\xbb\xbf" + f"id\ttext\n1\t{long_text}\n".encode())
+    assert read_corpus(tsv)[0].text == long_text
+
+
+def test_unpaired_surrogates_and_boolean_ids_are_refused(tmp_path):
+    path = write_jsonl(tmp_path / "c.jsonl", ['{"id": "a", "text": "bad \\ud800 text"}'])
+    with pytest.raises(EngineError, match=r"c.jsonl:1: 'text' holds an unpaired surrogate"):
+        read_corpus(path)
+    path = write_jsonl(tmp_path / "d.jsonl", [{"id": True, "text": "x"}])
+    with pytest.raises(EngineError, match=r"d.jsonl:1: 'id' must be a string or an integer"):
+        read_corpus(path)

@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from engine.errors import EngineError
+from engine.evaluation.download import fetch
 from engine.evaluation.lareqa import load_lareqa
 from engine.evaluation.sources import LAREQA_REPOSITORY
 
@@ -47,3 +48,25 @@ def test_a_failed_fetch_says_why_and_leaves_nothing(mirror, tmp_path, monkeypatc
                                           r"google-research-datasets/lareqa/master/xquad-r/es.json failed: HTTP 404"):
         load_lareqa("xquad-r", data, ["es"])
     assert list((data / "xquad-r").iterdir()) == []
+
+
+class _CutShort(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 (http.server's naming)
+        self.send_response(200)
+        self.send_header("Content-Length", "1000")
+        self.end_headers()
+        self.wfile.write(b"0123456789")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_download_cut_short_is_not_kept(tmp_path, monkeypatch):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CutShort)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        message = fetch(f"http://127.0.0.1:{server.server_port}/x.tsv", tmp_path / "x.tsv")
+    finally:
+        server.shutdown()
+    assert message == "the connection closed after 10 of 1000 bytes"
+    assert list(tmp_path.iterdir()) == []
