@@ -12,6 +12,7 @@ from engine import index as index_dir
 from engine.corpus import Passage, passage_text, read_corpus
 from engine.encoder import Encoder
 from engine.index import HnswParams, Index, ModelInfo
+from engine.paths import default_bundle_dir
 
 
 @dataclass
@@ -65,5 +66,6 @@ def _encode(encoder: Encoder, passages: list[Passage], quiet: bool):
 
 def _model_info(encoder: Encoder) -> ModelInfo:
     bundle = encoder.bundle
-    return ModelInfo(bundle.fingerprint, bundle.manifest["source_model"], encoder.variant, bundle.dimension,
-                     str(bundle.path.resolve()))
+    location = bundle.path.resolve()
+    recorded = "default" if location == default_bundle_dir().resolve() else str(location)
+    return ModelInfo(bundle.fingerprint, bundle.manifest["source_model"], encoder.variant, bundle.dimension, recorded)

@@ -31,6 +31,15 @@ def main():
     """Multilingual embedding and search engine."""
 
 
+def recorded_bundle(index) -> str:
+    """The bundle the index was built with, as its manifest recorded it."""
+    bundle = index.model.bundle
+    if bundle != "default" and not Path(bundle).is_dir():
+        raise EngineError(f"index {index.path} was built with the model bundle {bundle}, which is no longer "
+                          "there; pass --model with that bundle (or one exported from the same weights)")
+    return bundle
+
+
 @main.command("build-index")
 @click.argument("corpus", type=click.Path(path_type=Path))
 @click.option("--model", default="default", show_default=True, help="model bundle dir, or `default`")
@@ -67,7 +76,7 @@ def add_command(index_path, corpus, model, lang, quiet, variant, device, threads
     from engine.index import open_index
 
     index = open_index(index_path)
-    encoder = make_encoder(model or index.model.bundle, variant, device, threads, batch_size)
+    encoder = make_encoder(model or recorded_bundle(index), variant, device, threads, batch_size)
     click.echo(add_to_index(index, corpus, encoder, default_lang=lang, quiet=quiet).describe())
 
 
@@ -105,7 +114,7 @@ def search_command(index_path, queries, k, lang, ef, rescore, queries_file, run_
     if bool(queries) == bool(queries_file):
         raise EngineError("give either QUERIES on the command line or --queries FILE, not both or neither")
     index = open_index(index_path)
-    searcher = Searcher(index, make_encoder(model or index.model.bundle, variant, device, threads, batch_size))
+    searcher = Searcher(index, make_encoder(model or recorded_bundle(index), variant, device, threads, batch_size))
     qids, texts = output.read_queries(queries_file) if queries_file else (None, list(queries))
     started = time.perf_counter()
     results = searcher.search(texts, k=k, languages=split_codes(lang), ef=ef, rescore=rescore)

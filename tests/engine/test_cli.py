@@ -153,3 +153,11 @@ def test_queries_file_with_byte_order_mark_and_bad_encoding(built, tmp_path):
     bad = tmp_path / "bad.tsv"
     bad.write_bytes(b"q1\tni\xffle\n")
     assert_fails(run("search", built, "--queries", bad), "bad.tsv: not UTF-8 text")
+
+
+def test_search_says_when_the_recorded_bundle_has_moved(tmp_path, corpus, tiny_bundle):
+    moved = shutil.copytree(tiny_bundle, tmp_path / "bundle")
+    assert run("build-index", corpus, "--model", moved, "--out", tmp_path / "index", "--quiet").exit_code == 0
+    shutil.rmtree(moved)
+    assert_fails(run("search", tmp_path / "index", "water"), "which is no longer there; pass --model")
+    assert run("search", tmp_path / "index", "water", "-k", "2", "--model", tiny_bundle).exit_code == 0
