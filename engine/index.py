@@ -76,11 +76,10 @@ class Index:
         self.languages = sorted({lang for _, _, lang in catalogue})
         lang_number = {lang: number for number, lang in enumerate(self.languages)}
         self.lang_of_label = np.full(n_labels, -1, dtype=np.int16)
-        self.lang_name_of_label = np.full(n_labels, "", dtype=object)
         for label, passage_id, lang in catalogue:
             self.ids[label] = passage_id
             self.lang_of_label[label] = lang_number[lang]
-            self.lang_name_of_label[label] = lang
+        self.language_names = np.array(self.languages + [""], dtype=object)  # code -1 (deleted) -> ""
 
     @property
     def count(self) -> int:

@@ -33,9 +33,19 @@ class SearchResults(Sequence):
     shape (queries, k)); `Hit` objects are made only when a row is read, which keeps the per-call
     cost of the search layer close to raw hnswlib (benchmarks/test_search_layer.py)."""
 
-    def __init__(self, ids: np.ndarray, scores: np.ndarray, langs: np.ndarray, details: list | None):
-        self.ids, self.scores, self.langs = ids, scores, langs
+    def __init__(self, ids: np.ndarray, scores: np.ndarray, lang_codes: np.ndarray, language_names: np.ndarray,
+                 details: list | None):
+        self.ids, self.scores = ids, scores
+        self._lang_codes, self._language_names = lang_codes, language_names
+        self._langs = None
         self._details = details  # per row, per hit: (title, text, extra), when fetched
+
+    @property
+    def langs(self) -> np.ndarray:
+        """Language code of each hit, resolved from the index's numbering when first asked for."""
+        if self._langs is None:
+            self._langs = self._language_names[self._lang_codes]
+        return self._langs
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -64,6 +74,7 @@ class Searcher:
         self.num_threads = num_threads
         # hnswlib's ef is index-wide state: changing it and querying happen under one lock.
         self._graph_lock = threading.Lock()
+        self._default_ef = index.params.ef_search
 
     def search(self, queries: list[str], k: int = 10, languages=None, ef: int | None = None,
                rescore: bool = False, with_text: bool = True) -> SearchResults:
@@ -78,7 +89,7 @@ class Searcher:
     def search_vectors(self, vectors: np.ndarray, k: int = 10, languages=None, ef: int | None = None,
                        rescore: bool = False, with_text: bool = True) -> SearchResults:
         vectors = self._check_queries(vectors)
-        allowed = self._allowed_labels(languages)
+        allowed = self._allowed_labels(languages) if languages else None
         available = self.index.count if allowed is None else len(allowed)
         if not isinstance(k, int) or k < 1:
             raise EngineError(f"k must be a positive integer, got {k!r}")
@@ -104,9 +115,7 @@ class Searcher:
             raise EngineError("no queries given")
         return np.ascontiguousarray(vectors)
 
-    def _allowed_labels(self, languages) -> np.ndarray | None:
-        if not languages:
-            return None
+    def _allowed_labels(self, languages) -> np.ndarray:
         numbers = []
         for code in languages:
             check_language_code(code, "language filter")
@@ -123,7 +132,7 @@ class Searcher:
 
     def _approximate(self, vectors, k, ef, allowed, rescore):
         fetch = min(k * 4, self.index.count) if rescore else k
-        ef = max(ef or self.index.manifest["hnsw"]["ef_search"], fetch)
+        ef = max(ef or self._default_ef, fetch)
         mask = None
         if allowed is not None:
             mask = np.zeros(self.index.vectors.shape[0], dtype=bool)
@@ -144,11 +153,12 @@ class Searcher:
             scores = kernels.score_candidates(self.index.vectors, vectors, labels)
             positions, best = kernels.top_k(scores, k)
             return np.take_along_axis(labels, positions, axis=1), best
-        return labels, 1.0 - distances
+        return labels, np.subtract(1.0, distances, out=distances)  # hnswlib's ip distance is 1 - score
 
     def _hits(self, labels, scores, with_text) -> SearchResults:
         details = None
         if with_text:
             found = self.index.metadata.fetch(labels.ravel())
             details = [[found[label] for label in row] for row in labels.tolist()]
-        return SearchResults(self.index.ids[labels], scores, self.index.lang_name_of_label[labels], details)
+        return SearchResults(self.index.ids[labels], scores, self.index.lang_of_label[labels],
+                             self.index.language_names, details)
