@@ -20,11 +20,18 @@ def read_json_objects(path: Path, what: str = "file"):
                 if not line.strip():
                     continue
                 try:
-                    record = json.loads(line)
+                    record = json.loads(line, parse_constant=_refuse_constant)
                 except json.JSONDecodeError as err:
                     raise EngineError(f"{path}:{line_no}: malformed JSON ({err.msg} at column {err.colno})") from None
+                except ValueError as err:  # NaN or Infinity
+                    raise EngineError(f"{path}:{line_no}: {err}") from None
                 if not isinstance(record, dict):
                     raise EngineError(f"{path}:{line_no}: expected a JSON object, got {type(record).__name__}")
                 yield line_no, record
         except UnicodeDecodeError as err:
             raise EngineError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+
+
+def _refuse_constant(name: str):
+    """NaN and Infinity are accepted by Python's json but are not JSON, and break JSON output later."""
+    raise ValueError(f"{name} is not valid JSON")

@@ -40,6 +40,7 @@ def test_tsv_with_header(tmp_path):
     (['["a", "b"]'], r"c.jsonl:1: expected a JSON object"),
     (['{"id": "a", "text": "x", "lang": "xx"}'], r"c.jsonl:1: 'lang': unknown language code 'xx'"),
     ([''], r"corpus .*c.jsonl is empty"),
+    (['{"id": "a", "text": "x", "score": NaN}'], r"c.jsonl:1: NaN is not valid JSON"),
 ])
 def test_bad_jsonl_is_named_with_its_line(tmp_path, lines, message):
     path = write_jsonl(tmp_path / "c.jsonl", lines)
