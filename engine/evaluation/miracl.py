@@ -23,6 +23,7 @@ from engine.evaluation.data import Benchmark, Judgement, LanguagePart, assemble
 from engine.evaluation.download import raw_url
 from engine.evaluation.sources import (MIRACL_CORPUS_SOURCE, MIRACL_TOPICS_REPOSITORY, MIRACL_TOPICS_SOURCE,
                                        NOMIRACL_SOURCE, require_file)
+from engine.output import read_queries
 
 MIRACL_LANGUAGES = ("ar", "bn", "de", "en", "es", "fa", "fi", "fr", "hi", "id", "ja", "ko", "ru", "sw", "te",
                     "th", "yo", "zh")
@@ -95,14 +96,9 @@ def _language_part(root: Path, lang: str, passages_path: Path, keep_outside_pool
 
 
 def read_topics(path: Path) -> dict[str, str]:
-    """`qid<TAB>query` lines, in file order."""
-    topics = {}
-    for number, line in _lines(path):
-        fields = line.split("\t")
-        if len(fields) != 2 or not fields[0] or not fields[1].strip():
-            raise EngineError(f"{path}:{number}: expected `qid<TAB>query`")
-        topics[fields[0]] = fields[1].strip()
-    return topics
+    """`qid<TAB>query` lines, in file order (the same format `engine search --queries` reads)."""
+    with open(path, encoding="utf-8-sig") as handle:
+        return dict(zip(*read_queries(handle)))
 
 
 def read_qrels(path: Path) -> dict[str, dict[str, int]]:
