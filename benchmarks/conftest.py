@@ -7,7 +7,6 @@ Each benchmark records the machine and thread settings in extra_info.
 """
 
 import os
-import platform
 
 import numpy as np
 import pytest
@@ -30,21 +29,6 @@ def smoke_mode(config) -> bool:
 def bench_vectors(config) -> int:
     default = SMOKE_VECTORS if smoke_mode(config) else 100_000
     return int(os.environ.get("ENGINE_BENCH_VECTORS", default))
-
-
-def cpu_model() -> str:
-    with open("/proc/cpuinfo", encoding="utf-8") as handle:
-        return next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")),
-                    platform.processor() or "unknown")
-
-
-def machine() -> dict:
-    return {
-        "machine": f"{platform.machine()}, {os.cpu_count()} logical cores, {cpu_model()}",
-        "python": platform.python_version(),
-        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "unset"),
-        "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "unset"),
-    }
 
 
 def unit_vectors(count: int, seed: int, latent: int = 64, noise: float = 0.3) -> np.ndarray:

@@ -28,7 +28,8 @@ import onnxruntime as ort  # noqa: E402
 from tokenizers import Tokenizer  # noqa: E402
 
 from benchmarks import encoder_systems as systems  # noqa: E402
-from benchmarks.conftest import machine, smoke_mode  # noqa: E402
+from benchmarks.conftest import smoke_mode  # noqa: E402
+from engine.machine import machine  # noqa: E402
 from benchmarks.graph_pooling import MASK, OUTPUT, in_graph_pooling_bundle, pooling_graph  # noqa: E402
 from engine import kernels  # noqa: E402
 from engine.bundle import load_bundle  # noqa: E402

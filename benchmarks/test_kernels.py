@@ -6,7 +6,7 @@ Run: OMP_NUM_THREADS=1 pytest benchmarks/test_kernels.py --benchmark-group-by=gr
 import numpy as np
 import pytest
 
-from benchmarks.conftest import machine
+from engine.machine import machine
 from engine import kernels
 
 

@@ -7,7 +7,8 @@ Target (issue 2): engine overhead at most 10% over raw hnswlib. Both use one sea
 import numpy as np
 import pytest
 
-from benchmarks.conftest import exact_top, machine, recall_at_k
+from benchmarks.conftest import exact_top, recall_at_k
+from engine.machine import machine
 from engine.search import Searcher
 
 K = 10

@@ -92,10 +92,11 @@ def _model_config(model_dir: Path):
 def _write_tokenizer(model_dir: Path, path: Path) -> dict:
     """The model's fast tokenizer as one tokenizer.json, without padding or truncation (the engine sets those)."""
     from tokenizers import Tokenizer
-    from transformers import AutoTokenizer
+
+    from train.hf_tokenizer import load_hf_tokenizer
 
     try:
-        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        tokenizer = load_hf_tokenizer(model_dir)
     except (OSError, ValueError) as err:
         raise EngineError(f"cannot load the tokenizer of {model_dir}: {err}") from None
     if not tokenizer.is_fast:

@@ -1,4 +1,4 @@
-"""`engine train` and `engine build-training-pairs`: thin click wrappers over train.trainer and train.builders."""
+"""`engine train`, `engine build-training-pairs` and `engine experiment`: thin click wrappers over train/."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import click
 
 from engine.errors import EngineError
 from train.builders import DEFAULT_CLOZE_WINDOW, mlqa_r_pair_groups, ntrex_cloze_pair_groups
+from train.experiment import (CONFIGURATIONS, DEFAULT_EVALS, Budget, EvalSpec, Experiment, configurations_named,
+                              run_experiment)
 from train.pairs import write_pair_groups
 from train.samplers import BATCHINGS
 
@@ -73,3 +75,45 @@ def build_pairs_command(out, sources, window, data_dir):
         groups += ntrex_cloze_pair_groups(data_dir, window)
     count = write_pair_groups(out, groups)
     click.echo(f"wrote {count} pair groups to {out}")
+
+
+@click.command()
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="experiment dir; rerun with the same dir to continue or to add seeds and benchmarks")
+@click.option("--configs", default=",".join(CONFIGURATIONS), show_default=True, help="comma-separated configurations")
+@click.option("--seeds", default="0", show_default=True, help="comma-separated training seeds")
+@click.option("--eval", "evals", multiple=True,
+              help="BENCHMARK or BENCHMARK:lang,lang; repeat for several "
+                   f"(default: {' '.join(spec.benchmark for spec in DEFAULT_EVALS)})")
+@click.option("--base", default="default", show_default=True, help="base model: `default`, an HF model dir or hub id")
+@click.option("--steps", type=int, default=Budget.steps, show_default=True)
+@click.option("--batch-size", type=int, default=Budget.batch_size, show_default=True)
+@click.option("--alpha", type=float, default=Budget.alpha, show_default=True, help="hybrid: chance of an x-x-mono batch")
+@click.option("--lr", type=float, default=Budget.learning_rate, show_default=True)
+@click.option("--max-query-length", type=int, default=Budget.max_query_length, show_default=True, help="tokens")
+@click.option("--max-passage-length", type=int, default=Budget.max_passage_length, show_default=True, help="tokens")
+@click.option("--freeze-embeddings/--train-embeddings", default=Budget.freeze_embeddings, show_default=True)
+@click.option("--validate-every", type=int, default=Budget.validate_every, show_default=True)
+@click.option("--threads", type=int, default=0, help="ONNX Runtime intra-op threads for evaluation (0: all cores)")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="data root (default: ENGINE_DATA_DIR)")
+@click.option("--quiet", is_flag=True, help="no progress bars")
+def experiment_command(out, configs, seeds, evals, base, steps, batch_size, alpha, lr, max_query_length,
+                       max_passage_length, freeze_embeddings, validate_every, threads, data_dir, quiet):
+    """Train each configuration with one budget, export it to int8, evaluate it and the base model; write the table."""
+    try:
+        seed_list = tuple(int(seed) for seed in seeds.split(",") if seed.strip())
+    except ValueError:
+        raise EngineError(f"--seeds must be comma-separated integers, got {seeds!r}") from None
+    experiment = Experiment(
+        out_dir=out, configurations=configurations_named([name.strip() for name in configs.split(",") if name.strip()]),
+        seeds=seed_list or (0,),
+        budget=Budget(steps=steps, batch_size=batch_size, alpha=alpha, learning_rate=lr,
+                      max_query_length=max_query_length, max_passage_length=max_passage_length,
+                      freeze_embeddings=freeze_embeddings, validate_every=validate_every),
+        evals=tuple(EvalSpec.parse(text) for text in evals) or DEFAULT_EVALS,
+        base_model=base, threads=threads, quiet=quiet,
+    )
+    run_experiment(experiment, data_dir, log=lambda line: click.echo(line, err=True))
+    from train.experiment_report import write_report  # noqa: E402 (imported after the long run: see below)
+    for path in write_report(out):
+        click.echo(f"wrote {path}")

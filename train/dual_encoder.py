@@ -7,17 +7,18 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from train.hf_tokenizer import load_hf_tokenizer
 from train.model_settings import read_settings, write_settings
 from train.sentence_transformers_files import write_sentence_transformers_files
 
 
 class DualEncoder(torch.nn.Module):
     def __init__(self, model_dir: str | Path, max_query_length: int, max_passage_length: int):
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoModel
 
         super().__init__()
         self.model = AutoModel.from_pretrained(model_dir)
-        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        self.tokenizer = load_hf_tokenizer(model_dir)
         self.settings = read_settings(model_dir)
         self.max_query_length = min(max_query_length, self.settings.max_length)
         self.max_passage_length = min(max_passage_length, self.settings.max_length)

@@ -11,6 +11,7 @@ Writes into `out_dir`:
 from __future__ import annotations
 
 import math
+import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -90,7 +91,8 @@ def train(config: TrainConfig) -> TrainResult:
     optimizer = torch.optim.AdamW([p for p in encoder.parameters() if p.requires_grad],
                                   lr=config.learning_rate, weight_decay=config.weight_decay)
     scheduler = _linear_warmup_schedule(optimizer, math.ceil(config.warmup_ratio * config.steps), config.steps)
-    progress = {"step": 0, "train": [], "validation": [], "best": None, "bad_validations": 0, "stopped_early": False}
+    progress = {"step": 0, "train": [], "validation": [], "best": None, "bad_validations": 0, "stopped_early": False,
+                "wall_s": 0.0}  # training time, summed over resumed sessions
     if resuming:
         state = torch.load(checkpoint / TRAINER_STATE_FILE, weights_only=False)
         optimizer.load_state_dict(state["optimizer"])
@@ -100,6 +102,7 @@ def train(config: TrainConfig) -> TrainResult:
         progress = state["progress"]
 
     bar = _progress_bar(config, progress["step"])
+    session_start, session_base = time.perf_counter(), progress.get("wall_s", 0.0)
     while progress["step"] < config.steps and not progress["stopped_early"]:
         encoder.train()
         loss = _batch_loss(encoder, sampler.next_batch(), config.temperature, device)
@@ -115,13 +118,14 @@ def train(config: TrainConfig) -> TrainResult:
         bar.set_postfix(loss=f"{loss.item():.4f}")
         if validation and (step % config.validate_every == 0 or step == config.steps):
             _validate(encoder, validation, config, progress, out_dir / MODEL_DIR, device)
+        progress["wall_s"] = session_base + time.perf_counter() - session_start
         if step % config.checkpoint_every == 0 or step == config.steps or progress["stopped_early"]:
             _save_checkpoint(encoder, checkpoint, optimizer, scheduler, sampler, progress)
     bar.close()
     if not validation:
         with replace_dir(out_dir / MODEL_DIR) as temp:
             encoder.save(temp)
-    write_training_log(out_dir / LOG_FILE, {"config": _json_config(config), "base_model": str(base), **progress})
+    write_training_log(out_dir / LOG_FILE, {"config": json_config(config), "base_model": str(base), **progress})
     plot_training_curve(out_dir / CURVE_FILE, progress["train"], progress["validation"])
     return TrainResult(out_dir / MODEL_DIR, progress["step"], progress["best"], progress["stopped_early"])
 
@@ -210,5 +214,5 @@ def _progress_bar(config: TrainConfig, start: int):
     return tqdm(total=config.steps, initial=start, desc="training", unit="step", disable=config.quiet)
 
 
-def _json_config(config: TrainConfig) -> dict:
+def json_config(config: TrainConfig) -> dict:
     return {key: str(value) if isinstance(value, Path) else value for key, value in asdict(config).items()}

@@ -1,0 +1,87 @@
+import json
+from dataclasses import replace
+
+import pytest
+from click.testing import CliRunner
+
+from engine.errors import EngineError
+from export.parity_texts import PASSAGES, QUERIES
+from tests.engine.evaluation.conftest import write_lareqa
+from train.cli import experiment_command
+from train.experiment import Budget, EvalSpec, Experiment, configurations_named, run_experiment
+from train.experiment_report import collect, write_report
+from train.pairs import Pair, PairGroup, write_pair_groups
+
+TINY_BUDGET = Budget(steps=2, batch_size=4, max_query_length=16, max_passage_length=32, validate_every=1)
+
+
+@pytest.fixture
+def experiment_dir(tmp_path, monkeypatch):
+    """An experiment dir whose pair file is already built, and a data dir holding a tiny XQuAD-R."""
+    monkeypatch.setenv("ENGINE_DATA_DIR", str(write_lareqa(tmp_path / "data")))
+    monkeypatch.setenv("ENGINE_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "experiment"
+    groups = [PairGroup(f"g{n}", {"en": Pair(QUERIES[n], PASSAGES[n]), "de": Pair(QUERIES[n + 8], PASSAGES[n + 8])})
+              for n in range(8)]
+    (out / "pairs").mkdir(parents=True)
+    write_pair_groups(out / "pairs" / "mlqa-r+ntrex128.jsonl", groups)
+    return out
+
+
+def _experiment(out, tiny_model_dir, budget=TINY_BUDGET, configs=("hybrid",)):
+    return Experiment(out_dir=out, configurations=configurations_named(list(configs)), seeds=(0,), budget=budget,
+                      evals=(EvalSpec("xquad-r", ("en", "de")),), base_model=str(tiny_model_dir), quiet=True)
+
+
+def test_trains_exports_evaluates_and_then_skips_what_is_done(experiment_dir, tiny_model_dir):
+    lines = []
+    run_experiment(_experiment(experiment_dir, tiny_model_dir), log=lines.append)
+    run = experiment_dir / "runs" / "hybrid-s0"
+    assert (run / "train" / "model" / "config.json").is_file()
+    assert (run / "bundle" / "bundle.json").is_file()
+    assert (experiment_dir / "base" / "bundle" / "bundle.json").is_file()
+    report = json.loads((run / "eval" / "xquad-r.json").read_text(encoding="utf-8"))
+    assert report["model"]["bundle"] == str(run / "bundle")
+    assert set(json.loads((run / "stages.json").read_text(encoding="utf-8"))) == {"export", "eval xquad-r"}
+    assert any("hybrid-s0: training" in line for line in lines)
+
+    again = []
+    run_experiment(_experiment(experiment_dir, tiny_model_dir), log=again.append)
+    assert again == []
+
+    results = collect(experiment_dir)
+    hybrid = results["configurations"]["hybrid"]
+    assert hybrid["seeds"]["0"]["training"]["steps"] == 2
+    assert hybrid["seeds"]["0"]["training"]["wall_s"] > 0
+    assert hybrid["mean"]["xquad-r"]["mono/map"] == report["settings"]["mono"]["macro"]["map"]
+    assert results["budget"]["steps"] == 2
+    json_path, markdown_path = write_report(experiment_dir)
+    table = markdown_path.read_text(encoding="utf-8")
+    assert "| base | 1 |" in table and "| hybrid | 1 |" in table
+    assert json.loads(json_path.read_text(encoding="utf-8"))["configurations"].keys() == {"base", "hybrid"}
+
+
+def test_refuses_a_finished_run_trained_with_another_budget(experiment_dir, tiny_model_dir):
+    run_experiment(_experiment(experiment_dir, tiny_model_dir, configs=("x-y",)), log=lambda line: None)
+    with pytest.raises(EngineError, match=r"trained with other settings \(steps\)"):
+        run_experiment(_experiment(experiment_dir, tiny_model_dir, replace(TINY_BUDGET, steps=3),
+                                   configs=("x-y",)), log=lambda line: None)
+
+
+def test_eval_spec_parsing():
+    assert EvalSpec.parse("xquad-r") == EvalSpec("xquad-r")
+    assert EvalSpec.parse("miracl-subset:yo, sw") == EvalSpec("miracl-subset", ("yo", "sw"))
+    for bad in (":yo", "miracl-subset:", "miracl-subset: ,"):
+        with pytest.raises(EngineError, match="bad --eval"):
+            EvalSpec.parse(bad)
+
+
+def test_bad_experiment_settings(tmp_path):
+    with pytest.raises(EngineError, match="unknown configuration 'x-z'"):
+        configurations_named(["hybrid", "x-z"])
+    with pytest.raises(EngineError, match="alpha must be between 0 and 1, got 1.5"):
+        run_experiment(Experiment(tmp_path, configurations_named(["hybrid"]), (0,), Budget(alpha=1.5)))
+    assert not (tmp_path / "base").exists()
+    result = CliRunner().invoke(experiment_command, ["--out", str(tmp_path), "--seeds", "one"])
+    assert isinstance(result.exception, EngineError) and "--seeds must be comma-separated integers" in str(
+        result.exception)

@@ -1,0 +1,231 @@
+"""The batching experiment: train several configurations with one budget, export each, evaluate each.
+
+Layout of an experiment dir (every stage is skipped when its output is already there, so an
+interrupted experiment continues where it stopped, and more seeds or benchmarks can be added later):
+
+    pairs/<source+source>.jsonl      training pair groups (engine build-training-pairs)
+    runs/<config>-s<seed>/train/     engine train's out dir (model/, checkpoint/, log, curve)
+    runs/<config>-s<seed>/bundle/    the int8 export of train/model
+    runs/<config>-s<seed>/eval/      one engine eval JSON report per benchmark
+    runs/<config>-s<seed>/stages.json  wall time of each stage
+    base/eval/                       the untouched base model (the default bundle), same benchmarks
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from engine.errors import EngineError
+from train.pairs import write_pair_groups
+
+TRAINING_SOURCES = ("mlqa-r", "ntrex128")
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """One batching strategy on one set of training pair sources."""
+
+    name: str
+    batching: str
+    sources: tuple[str, ...] = TRAINING_SOURCES
+
+
+CONFIGURATIONS = {config.name: config for config in (
+    Configuration("x-x-mono", "x-x-mono"),
+    Configuration("x-x", "x-x"),
+    Configuration("x-y", "x-y"),
+    Configuration("hybrid", "hybrid"),
+    # XQuAD-R's el, ru, th and tr occur in no MLQA-R pair, only in NTREX sentences.
+    Configuration("hybrid-no-ntrex", "hybrid", ("mlqa-r",)),
+)}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What every configuration gets: the same steps, batch size, lengths and learning rate."""
+
+    steps: int = 300
+    batch_size: int = 32
+    alpha: float = 0.5
+    learning_rate: float = 3e-5
+    max_query_length: int = 32
+    max_passage_length: int = 64
+    freeze_embeddings: bool = True
+    validate_every: int = 50
+
+
+@dataclass(frozen=True)
+class EvalSpec:
+    """One `engine eval` run: a benchmark, optionally restricted to some languages."""
+
+    benchmark: str
+    languages: tuple[str, ...] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.benchmark
+
+    @classmethod
+    def parse(cls, text: str) -> "EvalSpec":
+        """`xquad-r` or `miracl-subset:yo,sw,te`."""
+        benchmark, colon, langs = text.partition(":")
+        codes = tuple(code.strip() for code in langs.split(",") if code.strip())
+        if not benchmark.strip() or (colon and not codes):
+            raise EngineError(f"bad --eval {text!r}: give BENCHMARK or BENCHMARK:lang,lang")
+        return cls(benchmark.strip(), codes or None)
+
+
+DEFAULT_EVALS = (EvalSpec("xquad-r"), EvalSpec("mlqa-r"), EvalSpec("miracl"), EvalSpec("miracl-subset"))
+
+
+@dataclass(frozen=True)
+class Experiment:
+    out_dir: Path
+    configurations: tuple[Configuration, ...]
+    seeds: tuple[int, ...]
+    budget: Budget
+    evals: tuple[EvalSpec, ...] = DEFAULT_EVALS
+    base_model: str = "default"
+    threads: int = 0
+    quiet: bool = False
+
+    def run_dir(self, config: Configuration, seed: int) -> Path:
+        return self.out_dir / "runs" / f"{config.name}-s{seed}"
+
+
+def configurations_named(names: list[str]) -> tuple[Configuration, ...]:
+    unknown = [name for name in names if name not in CONFIGURATIONS]
+    if unknown or not names:
+        raise EngineError(f"unknown configuration {unknown[0] if unknown else ''!r} "
+                          f"(choose from {', '.join(CONFIGURATIONS)})")
+    return tuple(CONFIGURATIONS[name] for name in names)
+
+
+def run_experiment(experiment: Experiment, data_root: Path | None = None, log=print) -> None:
+    """Evaluate the base model, then train, export and evaluate every (configuration, seed)."""
+    _check_budget(experiment.budget)
+    _evaluate_all(experiment, _base_bundle(experiment, log), experiment.out_dir / "base", log)
+    for config in experiment.configurations:
+        pairs = _pairs_file(experiment.out_dir, config.sources, data_root, log)
+        for seed in experiment.seeds:
+            run_dir = experiment.run_dir(config, seed)
+            _train(experiment, config, seed, pairs, run_dir, log)
+            _export(run_dir / "train" / "model", run_dir, f"{run_dir.name} (fine-tuned from {experiment.base_model})",
+                    log)
+            _evaluate_all(experiment, str(run_dir / "bundle"), run_dir, log)
+
+
+def _check_budget(budget: Budget) -> None:
+    # The sampler and trainer check the rest; alpha is only read by hybrid runs, so check it up front.
+    if not 0.0 <= budget.alpha <= 1.0:
+        raise EngineError(f"alpha must be between 0 and 1, got {budget.alpha}")
+
+
+def _pairs_file(out_dir: Path, sources: tuple[str, ...], data_root: Path | None, log) -> Path:
+    from train.builders import mlqa_r_pair_groups, ntrex_cloze_pair_groups
+
+    path = out_dir / "pairs" / f"{'+'.join(sources)}.jsonl"
+    if path.is_file():
+        return path
+    groups = []
+    if "mlqa-r" in sources:
+        groups += mlqa_r_pair_groups(data_root)
+    if "ntrex128" in sources:
+        groups += ntrex_cloze_pair_groups(data_root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    log(f"wrote {write_pair_groups(path, groups)} pair groups to {path}")
+    return path
+
+
+def _train(experiment: Experiment, config: Configuration, seed: int, pairs: Path, run_dir: Path, log) -> None:
+    from train.trainer import CHECKPOINT_DIR, LOG_FILE, TRAINER_STATE_FILE, TrainConfig, train
+
+    budget = experiment.budget
+    train_config = TrainConfig(
+        data=pairs, out_dir=run_dir / "train", base_model=experiment.base_model, batching=config.batching,
+        alpha=budget.alpha, batch_size=budget.batch_size, steps=budget.steps, learning_rate=budget.learning_rate,
+        max_query_length=budget.max_query_length, max_passage_length=budget.max_passage_length,
+        freeze_embeddings=budget.freeze_embeddings, validate_every=budget.validate_every,
+        checkpoint_every=budget.validate_every, seed=seed, quiet=experiment.quiet,
+    )
+    log_file = run_dir / "train" / LOG_FILE
+    if log_file.is_file():
+        _check_same_training(log_file, train_config)
+        return
+    resume = (run_dir / "train" / CHECKPOINT_DIR / TRAINER_STATE_FILE).is_file()
+    log(f"{run_dir.name}: training ({'resuming' if resume else 'from the base model'})")
+    train(replace(train_config, resume=resume))
+
+
+def _check_same_training(log_file: Path, config) -> None:
+    """A finished run in the dir must have been trained with this budget, or the table would mix budgets."""
+    from train.trainer import json_config
+
+    recorded = json.loads(log_file.read_text(encoding="utf-8"))["config"]
+    wanted = json_config(config)
+    differing = [key for key in wanted if key not in ("resume", "quiet") and recorded.get(key) != wanted[key]]
+    if differing:
+        raise EngineError(f"{log_file.parent} was trained with other settings ({', '.join(differing)}): "
+                          f"use a new experiment dir for a new budget")
+
+
+def _base_bundle(experiment: Experiment, log) -> str:
+    """The default model's bundle is the default bundle; another base model is exported like the runs."""
+    if experiment.base_model == "default":
+        return "default"
+    from train.base_models import resolve_base_model
+
+    base_dir = experiment.out_dir / "base"
+    _export(resolve_base_model(experiment.base_model, quiet=experiment.quiet), base_dir,
+            f"base model {experiment.base_model}", log)
+    return str(base_dir / "bundle")
+
+
+def _export(model_dir: Path, run_dir: Path, source: str, log) -> None:
+    from engine.bundle import MANIFEST_NAME
+    from export.bundle_writer import export_bundle
+
+    if (run_dir / "bundle" / MANIFEST_NAME).is_file():
+        return
+    log(f"{run_dir.name}: exporting the int8 bundle")
+    started = time.perf_counter()
+    # force: a fine-tuned model whose int8 parity is lower is still evaluated; its parity goes in the table.
+    export_bundle(model_dir, run_dir / "bundle", ("int8",), force=True, quiet=True, source_model=source)
+    _record_stage(run_dir, "export", time.perf_counter() - started)
+
+
+def _evaluate_all(experiment: Experiment, model: str, run_dir: Path, log) -> None:
+    from engine.encoder import Encoder
+    from engine.evaluation.evaluate import EvalOptions, evaluate
+    from engine.evaluation.outputs import report_json
+
+    encoder = None
+    for spec in experiment.evals:
+        path = run_dir / "eval" / f"{spec.name}.json"
+        if path.is_file() and _same_languages(path, spec):
+            continue
+        log(f"{run_dir.name}: evaluating on {spec.name}")
+        encoder = encoder or Encoder(model, variant="int8", device="cpu", intra_op_threads=experiment.threads)
+        started = time.perf_counter()
+        options = EvalOptions(languages=list(spec.languages) if spec.languages else None, quiet=experiment.quiet)
+        result = evaluate(spec.benchmark, encoder, options)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(report_json(result.report), encoding="utf-8")
+        _record_stage(run_dir, f"eval {spec.name}", time.perf_counter() - started)
+
+
+def _same_languages(path: Path, spec: EvalSpec) -> bool:
+    if spec.languages is None:
+        return True
+    return sorted(json.loads(path.read_text(encoding="utf-8"))["languages"]) == sorted(spec.languages)
+
+
+def _record_stage(run_dir: Path, stage: str, seconds: float, **details) -> None:
+    path = run_dir / "stages.json"
+    stages = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    stages[stage] = {"wall_s": round(seconds, 1), **details}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(stages, indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,174 @@
+"""Collect an experiment dir (train.experiment) into results.json and a markdown table, results.md.
+
+Figures of several seeds of one configuration are shown as mean ± half their range, so a
+difference between configurations can be read against the seed-to-seed spread.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from engine.bundle import MANIFEST_NAME
+from engine.machine import machine
+
+# Languages the long-tail table shows: MIRACL-subset nDCG@10 per language, and XQuAD-R cross-lingual
+# mAP per query language (el, ru, th, tr: in no MLQA-R pair, only in NTREX sentences).
+LONG_TAIL_MIRACL = ("yo", "sw", "te", "bn", "th", "hi")
+LONG_TAIL_XQUAD = ("th", "hi", "el", "ru", "tr")
+RUN_NAME = re.compile(r"^(?P<config>.+)-s(?P<seed>\d+)$")
+
+
+def collect(out_dir: Path) -> dict:
+    """Every figure of the base model and of each finished run, grouped by configuration."""
+    out_dir = Path(out_dir)
+    configs: dict[str, dict] = {}
+    base = _run_figures(out_dir / "base")
+    if base:
+        configs["base"] = {"seeds": {"-": base}}
+    for run_dir in sorted((out_dir / "runs").glob("*-s*")):
+        match = RUN_NAME.match(run_dir.name)
+        figures = _run_figures(run_dir)
+        if match and figures.get("benchmarks"):
+            configs.setdefault(match["config"], {"seeds": {}})["seeds"][match["seed"]] = figures
+    for config in configs.values():
+        config["mean"], config["half_range"] = _summarise(list(config["seeds"].values()))
+    return {"machine": machine(), "budget": _budget(out_dir), "configurations": configs}
+
+
+def write_report(out_dir: Path) -> list[Path]:
+    results = collect(out_dir)
+    json_path, markdown_path = Path(out_dir) / "results.json", Path(out_dir) / "results.md"
+    json_path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    markdown_path.write_text(markdown(results), encoding="utf-8")
+    return [json_path, markdown_path]
+
+
+def _run_figures(run_dir: Path) -> dict:
+    figures: dict = {"benchmarks": {}}
+    for path in sorted((run_dir / "eval").glob("*.json")):
+        figures["benchmarks"][path.stem] = _benchmark_figures(json.loads(path.read_text(encoding="utf-8")))
+    log = run_dir / "train" / "training_log.json"
+    if log.is_file():
+        training = json.loads(log.read_text(encoding="utf-8"))
+        figures["training"] = {"steps": training["step"], "wall_s": training.get("wall_s"),
+                               "best_validation_loss": training["best"], "stopped_early": training["stopped_early"]}
+    manifest = run_dir / "bundle" / MANIFEST_NAME
+    if manifest.is_file():
+        parity = json.loads(manifest.read_text(encoding="utf-8")).get("parity", {}).get("int8", {})
+        figures["int8_parity_mean_cosine"] = parity.get("mean_cosine")
+    stages = run_dir / "stages.json"
+    if stages.is_file():
+        figures["stages_wall_s"] = {name: stage["wall_s"] for name, stage in
+                                    json.loads(stages.read_text(encoding="utf-8")).items()}
+    return figures
+
+
+def _benchmark_figures(report: dict) -> dict:
+    """The headline figures of one `engine eval` report, flattened to `setting/metric` and per language."""
+    flat = {}
+    for setting, figures in report["settings"].items():
+        for metric, value in figures["macro"].items():
+            flat[f"{setting}/{metric}"] = value
+        pools = figures["pools"]
+        for lang in report["languages"]:
+            if setting == "cross":  # pools are query-candidate pairs: average those asked in `lang`
+                values = [pool["map"] for name, pool in pools.items() if name.split("-")[0] == lang]
+                if values:
+                    flat[f"cross/{lang}/map"] = float(np.mean(values))
+            elif lang in pools:
+                for metric, value in pools[lang].items():
+                    if metric != "queries":
+                        flat[f"{setting}/{lang}/{metric}"] = value
+    return flat
+
+
+def _summarise(seed_figures: list[dict]) -> tuple[dict, dict]:
+    """Mean and half range over seeds of every figure."""
+    by_name: dict[tuple, list[float]] = {}
+    for figures in seed_figures:
+        for benchmark, values in figures["benchmarks"].items():
+            for name, value in values.items():
+                by_name.setdefault((benchmark, name), []).append(value)
+    mean, half_range = {}, {}
+    for (benchmark, name), values in by_name.items():
+        mean.setdefault(benchmark, {})[name] = float(np.mean(values))
+        half_range.setdefault(benchmark, {})[name] = float((max(values) - min(values)) / 2)
+    return mean, half_range
+
+
+def _budget(out_dir: Path) -> dict | None:
+    """The training settings every run shares (engine.experiment checks they are the same)."""
+    for log in sorted((Path(out_dir) / "runs").glob("*/train/training_log.json")):
+        config = json.loads(log.read_text(encoding="utf-8"))["config"]
+        return {key: config[key] for key in ("base_model", "steps", "batch_size", "alpha", "learning_rate",
+                                             "weight_decay", "warmup_ratio", "temperature", "max_query_length",
+                                             "max_passage_length", "freeze_embeddings", "validate_every",
+                                             "patience")}
+    return None
+
+
+# (column label, benchmark, figure) of the headline table.
+HEADLINE = (
+    ("XQuAD-R mAP mono", "xquad-r", "mono/map"), ("cross", "xquad-r", "cross/map"),
+    ("multi", "xquad-r", "multi/map"), ("rank dist.", "xquad-r", "multi/rank_distance"),
+    ("MLQA-R mAP mono", "mlqa-r", "mono/map"), ("cross", "mlqa-r", "cross/map"), ("multi", "mlqa-r", "multi/map"),
+    ("rank dist.", "mlqa-r", "multi/rank_distance"),
+    ("MIRACL yo nDCG@10", "miracl", "mono/ndcg@10"), ("R@100", "miracl", "mono/recall@100"),
+    ("MIRACL-subset nDCG@10", "miracl-subset", "mono/ndcg@10"), ("R@100", "miracl-subset", "mono/recall@100"),
+)
+LONG_TAIL = (*((f"MIRACL-subset {lang}", "miracl-subset", f"mono/{lang}/ndcg@10") for lang in LONG_TAIL_MIRACL),
+             *((f"XQuAD-R cross {lang}", "xquad-r", f"cross/{lang}/map") for lang in LONG_TAIL_XQUAD))
+
+
+def markdown(results: dict) -> str:
+    configs = results["configurations"]
+    lines = ["# Batching experiment", "", f"Machine: {results['machine']['machine']}; "
+             f"OMP_NUM_THREADS={results['machine']['OMP_NUM_THREADS']}.", ""]
+    if results["budget"]:
+        lines += ["Budget (every configuration): " + ", ".join(f"{key} {value}" for key, value in
+                                                              results["budget"].items()), ""]
+    lines += ["Several seeds: mean ± half the range over seeds.", "",
+              "## Headline figures", "", *_table(configs, HEADLINE, with_runs=True), ""]
+    if "base" in configs:
+        lines += ["## Difference to the base model", "", *_table(configs, HEADLINE, against=configs["base"]), ""]
+    lines += ["## Long-tail languages (MIRACL-subset nDCG@10; XQuAD-R cross-lingual mAP by query language)", "",
+              *_table(configs, LONG_TAIL), ""]
+    return "\n".join(lines)
+
+
+def _table(configs: dict, columns, with_runs: bool = False, against: dict | None = None) -> list[str]:
+    present = [column for column in columns
+               if any(column[2] in config["mean"].get(column[1], {}) for config in configs.values())]
+    header = ["configuration", "seeds", *(label for label, _, _ in present)]
+    if with_runs:
+        header += ["train min / run", "int8 parity"]
+    rows = [header, ["---"] * len(header)]
+    for name, config in configs.items():
+        if against is not None and config is against:
+            continue
+        row = [name, str(len(config["seeds"]))]
+        for _, benchmark, figure in present:
+            row.append(_cell(config, benchmark, figure, against))
+        if with_runs:
+            runs = config["seeds"].values()
+            minutes = [run["training"]["wall_s"] / 60 for run in runs if (run.get("training") or {}).get("wall_s")]
+            parity = [run["int8_parity_mean_cosine"] for run in runs if run.get("int8_parity_mean_cosine")]
+            row += [f"{np.mean(minutes):.1f}" if minutes else "-", f"{np.mean(parity):.4f}" if parity else "-"]
+        rows.append(row)
+    return ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def _cell(config: dict, benchmark: str, figure: str, against: dict | None) -> str:
+    value = config["mean"].get(benchmark, {}).get(figure)
+    if value is None:
+        return "-"
+    digits = 1 if "rank_distance" in figure else 3
+    if against is not None:
+        base = against["mean"].get(benchmark, {}).get(figure)
+        return "-" if base is None else f"{value - base:+.{digits}f}"
+    spread = config["half_range"][benchmark][figure]
+    return f"{value:.{digits}f}" + (f" ±{spread:.{digits}f}" if len(config["seeds"]) > 1 else "")
