@@ -29,12 +29,12 @@ from tokenizers import Tokenizer  # noqa: E402
 
 from benchmarks import encoder_systems as systems  # noqa: E402
 from benchmarks.conftest import smoke_mode  # noqa: E402
-from engine.machine import machine  # noqa: E402
 from benchmarks.graph_pooling import MASK, OUTPUT, in_graph_pooling_bundle, pooling_graph  # noqa: E402
 from engine import kernels  # noqa: E402
 from engine.bundle import load_bundle  # noqa: E402
 from engine.corpus import read_corpus  # noqa: E402
 from engine.demo_data import demo_file, read_demo_queries  # noqa: E402
+from engine.machine import machine  # noqa: E402
 
 THREADS = int(os.environ.get("ENGINE_BENCH_THREADS", "1"))
 PASSAGE_ROUNDS = 3
