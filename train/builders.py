@@ -26,6 +26,8 @@ NTREX_LANGUAGES = {
     "tel": "te", "tha": "th", "tur": "tr", "vie": "vi", "yor": "yo", "zho-CN": "zh",
 }
 DEFAULT_CLOZE_WINDOW = 2
+# The pair sources in the data dir (train.mmarco reads a dir the user brings).
+PUBLIC_PAIR_SOURCES = ("mlqa-r", "ntrex128")
 
 
 def mlqa_r_pair_groups(root: Path | None = None, split: str = TRAIN,

@@ -7,13 +7,14 @@ from pathlib import Path
 import click
 
 from engine.errors import EngineError
-from train.builders import DEFAULT_CLOZE_WINDOW, mlqa_r_pair_groups, ntrex_cloze_pair_groups
+from train.builders import DEFAULT_CLOZE_WINDOW, PUBLIC_PAIR_SOURCES, mlqa_r_pair_groups, ntrex_cloze_pair_groups
 from train.experiment import (CONFIGURATIONS, DEFAULT_EVALS, Budget, EvalSpec, Experiment, configurations_named,
                               run_experiment)
+from train.mmarco import mmarco_pair_groups
 from train.pairs import write_pair_groups
 from train.samplers import BATCHINGS
 
-PAIR_SOURCES = ("mlqa-r", "ntrex128")
+PAIR_SOURCES = (*PUBLIC_PAIR_SOURCES, "mmarco")
 
 
 @click.command()
@@ -56,23 +57,32 @@ def train_command(base, data, validation_data, validation_fraction, batching, al
 
 @click.command()
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="JSONL file to write")
-@click.option("--sources", default=",".join(PAIR_SOURCES), show_default=True,
-              help="comma-separated: mlqa-r (its training half), ntrex128 (inverse cloze)")
+@click.option("--sources", default=",".join(PUBLIC_PAIR_SOURCES), show_default=True,
+              help="comma-separated: mlqa-r (its training half), ntrex128 (inverse cloze), mmarco (needs --mmarco-dir)")
 @click.option("--window", type=int, default=DEFAULT_CLOZE_WINDOW, show_default=True,
               help="ntrex128: sentences on each side of the query that form its passage")
 @click.option("--data-dir", type=click.Path(path_type=Path), help="data root (default: ENGINE_DATA_DIR)")
-def build_pairs_command(out, sources, window, data_dir):
+@click.option("--mmarco-dir", type=click.Path(path_type=Path),
+              help="mmarco: triples.tsv and <lang>/queries.tsv, <lang>/collection.tsv (see train/mmarco.py)")
+@click.option("--mmarco-max-queries", type=int, help="mmarco: only the first N queries of triples.tsv")
+def build_pairs_command(out, sources, window, data_dir, mmarco_dir, mmarco_max_queries):
     """Write training pair groups from public data; never from XQuAD-R, the MLQA-R eval half or MIRACL."""
     chosen = [name.strip() for name in sources.split(",") if name.strip()]
     unknown = [name for name in chosen if name not in PAIR_SOURCES]
     if unknown or not chosen:
         raise EngineError(f"unknown pair source {unknown[0] if unknown else sources!r} "
                           f"(choose from {', '.join(PAIR_SOURCES)})")
+    if "mmarco" in chosen and mmarco_dir is None:
+        raise EngineError("the mmarco source needs --mmarco-dir (mMARCO is not in the data dir)")
+    if mmarco_max_queries is not None and mmarco_max_queries < 1:
+        raise EngineError(f"--mmarco-max-queries must be positive, got {mmarco_max_queries}")
     groups = []
     if "mlqa-r" in chosen:
         groups += mlqa_r_pair_groups(data_dir)
     if "ntrex128" in chosen:
         groups += ntrex_cloze_pair_groups(data_dir, window)
+    if "mmarco" in chosen:
+        groups += mmarco_pair_groups(mmarco_dir, mmarco_max_queries)
     count = write_pair_groups(out, groups)
     click.echo(f"wrote {count} pair groups to {out}")
 

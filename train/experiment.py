@@ -19,9 +19,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from engine.errors import EngineError
+from train.builders import PUBLIC_PAIR_SOURCES, mlqa_r_pair_groups, ntrex_cloze_pair_groups
 from train.pairs import write_pair_groups
-
-TRAINING_SOURCES = ("mlqa-r", "ntrex128")
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,7 @@ class Configuration:
 
     name: str
     batching: str
-    sources: tuple[str, ...] = TRAINING_SOURCES
+    sources: tuple[str, ...] = PUBLIC_PAIR_SOURCES
 
 
 CONFIGURATIONS = {config.name: config for config in (
@@ -125,8 +124,6 @@ def _check_budget(budget: Budget) -> None:
 
 
 def _pairs_file(out_dir: Path, sources: tuple[str, ...], data_root: Path | None, log) -> Path:
-    from train.builders import mlqa_r_pair_groups, ntrex_cloze_pair_groups
-
     path = out_dir / "pairs" / f"{'+'.join(sources)}.jsonl"
     if path.is_file():
         return path
