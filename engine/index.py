@@ -81,6 +81,16 @@ class Index:
             self.lang_of_label[label] = lang_number[lang]
         self.language_names = np.array(self.languages + [""], dtype=object)  # code -1 (deleted) -> ""
 
+    def close(self) -> None:
+        """Close the metadata connections of every thread that read through this handle."""
+        self.metadata.close()
+
+    def __enter__(self) -> "Index":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
     @property
     def count(self) -> int:
         return int(self.manifest["count"])

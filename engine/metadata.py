@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 from engine.corpus import Passage
+from engine.errors import EngineError
 
 _SCHEMA = """
 CREATE TABLE passages (
@@ -66,12 +67,26 @@ class MetadataReader:
     def __init__(self, path: Path):
         self._uri = _read_only_uri(path)
         self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []  # every thread's, so close() reaches them all
+        self._lock = threading.Lock()
+        self._closed = False
 
     def _db(self) -> sqlite3.Connection:
+        if self._closed:
+            raise EngineError("this index has been closed: open it again to read passages")
         db = getattr(self._local, "db", None)
         if db is None:
             db = self._local.db = sqlite3.connect(self._uri, uri=True, check_same_thread=False)
+            with self._lock:
+                self._connections.append(db)
         return db
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            for db in self._connections:
+                db.close()
+            self._connections.clear()
 
     def fetch(self, labels) -> dict[int, tuple[str, str, dict]]:
         """label -> (title, text, extra) for the given labels."""

@@ -191,3 +191,27 @@ def test_paths_with_uri_characters_work(tmp_path):
     hit = Searcher(open_index(path)).search_vectors(random_unit_vectors(1, 16, 6), k=1)[0][0]
     assert hit.text.startswith("passage number")
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == [path.name]
+
+
+def test_close_releases_every_threads_connection(small_index):
+    import threading
+
+    index, _, _ = small_index
+    searcher = Searcher(open_index(index.path))
+    queries = random_unit_vectors(2, 16, seed=3)
+    threads = [threading.Thread(target=searcher.search_vectors, args=(queries,)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    searcher.search_vectors(queries)
+    connections = list(searcher.index.metadata._connections)
+    assert len(connections) == 4
+    with searcher.index:
+        pass
+    for db in connections:
+        with pytest.raises(Exception, match="closed"):
+            db.execute("SELECT 1")
+    with pytest.raises(EngineError, match="this index has been closed"):
+        searcher.search_vectors(queries)
+    assert Searcher(open_index(index.path)).search_vectors(queries, with_text=True)[0][0].text
