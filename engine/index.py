@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -69,6 +70,8 @@ class Index:
         self.path = path
         self.manifest = manifest
         self.graph = graph
+        # hnswlib's ef is graph-wide state: setting it and querying happen under this lock.
+        self.graph_lock = threading.Lock()
         self.vectors = vectors
         self.metadata = metadata.MetadataReader(path / METADATA)
         n_labels = vectors.shape[0]

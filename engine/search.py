@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -72,9 +71,10 @@ class Searcher:
         self.encoder = encoder
         self.exact_filter_limit = exact_filter_limit
         self.num_threads = num_threads
-        # hnswlib's ef is index-wide state: changing it and querying happen under one lock.
-        self._graph_lock = threading.Lock()
+        # An Index handle never changes (add and delete return a new one), so these are read once.
         self._default_ef = index.params.ef_search
+        self._dimension = index.dimension
+        self._count = index.count
 
     def search(self, queries: list[str], k: int = 10, languages=None, ef: int | None = None,
                rescore: bool = False, with_text: bool = True) -> SearchResults:
@@ -90,7 +90,7 @@ class Searcher:
                        rescore: bool = False, with_text: bool = True) -> SearchResults:
         vectors = self._check_queries(vectors)
         allowed = self._allowed_labels(languages) if languages else None
-        available = self.index.count if allowed is None else len(allowed)
+        available = self._count if allowed is None else len(allowed)
         if not isinstance(k, int) or k < 1:
             raise EngineError(f"k must be a positive integer, got {k!r}")
         if k > available:
@@ -105,12 +105,15 @@ class Searcher:
         return self._hits(labels, scores, with_text)
 
     def _check_queries(self, vectors: np.ndarray) -> np.ndarray:
+        if (type(vectors) is np.ndarray and vectors.dtype == np.float32 and vectors.ndim == 2
+                and vectors.shape[1] == self._dimension and vectors.shape[0] and vectors.flags.c_contiguous):
+            return vectors  # what an encoder returns: nothing to convert
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim == 1:
             vectors = vectors[None, :]
-        if vectors.ndim != 2 or vectors.shape[1] != self.index.dimension:
+        if vectors.ndim != 2 or vectors.shape[1] != self._dimension:
             raise EngineError(f"query vectors have shape {vectors.shape}; the index has dimension "
-                              f"{self.index.dimension}")
+                              f"{self._dimension}")
         if vectors.shape[0] == 0:
             raise EngineError("no queries given")
         return np.ascontiguousarray(vectors)
@@ -131,13 +134,13 @@ class Searcher:
         return allowed[positions], best
 
     def _approximate(self, vectors, k, ef, allowed, rescore):
-        fetch = min(k * 4, self.index.count) if rescore else k
+        fetch = min(k * 4, self._count) if rescore else k
         ef = max(ef or self._default_ef, fetch)
         mask = None
         if allowed is not None:
             mask = np.zeros(self.index.vectors.shape[0], dtype=bool)
             mask[allowed] = True
-        with self._graph_lock:
+        with self.index.graph_lock:
             if self.index.graph.ef != ef:
                 self.index.graph.set_ef(ef)
             try:
