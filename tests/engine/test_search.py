@@ -104,6 +104,22 @@ def test_threads_searching_at_once_get_the_same_hits_as_one(random_index):
     assert together == alone
 
 
+def test_searchers_sharing_an_index_with_different_ef_get_their_own_hits(random_index):
+    # hnswlib's ef is graph-wide: without one lock per graph, one searcher's ef leaks into the other's query.
+    index, _, _ = random_index
+    narrow, wide = Searcher(index), Searcher(index)
+    batches = [random_unit_vectors(8, 64, seed=200 + i) for i in range(16)]
+
+    def ids(searcher, batch, ef):
+        return [[h.id for h in row] for row in searcher.search_vectors(batch, k=10, ef=ef, with_text=False)]
+
+    alone = [(ids(narrow, batch, 10), ids(wide, batch, 400)) for batch in batches]
+    assert any(low != high for low, high in alone)  # the two ef values do give different hits
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(lambda batch: (ids(narrow, batch, 10), ids(wide, batch, 400)), batches * 4))
+    assert together == alone * 4
+
+
 def test_k_larger_than_the_collection(random_index):
     index, vectors, _ = random_index
     with pytest.raises(EngineError, match="k=5001 is larger than the collection"):
