@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from engine.cli_options import split_codes
 from engine.errors import EngineError
 from train.builders import DEFAULT_CLOZE_WINDOW, PUBLIC_PAIR_SOURCES, mlqa_r_pair_groups, ntrex_cloze_pair_groups
 from train.experiment import (CONFIGURATIONS, DEFAULT_EVALS, Budget, EvalSpec, Experiment, configurations_named,
@@ -35,19 +36,20 @@ PAIR_SOURCES = (*PUBLIC_PAIR_SOURCES, "mmarco")
               help="validations without improvement before stopping")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="run dir: model/, checkpoint/, log, curve")
 @click.option("--freeze-embeddings", is_flag=True, help="keep the word embeddings fixed")
+@click.option("--languages", help="comma-separated: train on these languages' pairs only (default: all)")
 @click.option("--resume", is_flag=True, help="continue from --out/checkpoint")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--quiet", is_flag=True, help="no progress bar")
 def train_command(base, data, validation_data, validation_fraction, batching, alpha, batch_size, steps, lr,
-                  max_query_length, max_passage_length, validate_every, patience, out, freeze_embeddings, resume,
-                  seed, quiet):
+                  max_query_length, max_passage_length, validate_every, patience, out, freeze_embeddings, languages,
+                  resume, seed, quiet):
     """Fine-tune a dual encoder on parallel pair groups with InfoNCE (hybrid batching by default)."""
     from train.trainer import TrainConfig, train  # torch: imported only when training
 
     result = train(TrainConfig(
         data=data, out_dir=out, base_model=base, batching=batching, alpha=alpha, batch_size=batch_size, steps=steps,
         learning_rate=lr, max_query_length=max_query_length, max_passage_length=max_passage_length,
-        freeze_embeddings=freeze_embeddings, validation_data=validation_data,
+        freeze_embeddings=freeze_embeddings, languages=split_codes(languages), validation_data=validation_data,
         validation_fraction=validation_fraction, validate_every=validate_every, patience=patience,
         checkpoint_every=validate_every, resume=resume, seed=seed, quiet=quiet,
     ))

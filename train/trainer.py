@@ -52,6 +52,7 @@ class TrainConfig:
     max_query_length: int = 64
     max_passage_length: int = 128
     freeze_embeddings: bool = False
+    languages: list[str] | None = None  # train on these languages' pairs only (default: all)
     # Validation: a separate pair file, else this fraction of the training groups held out.
     validation_data: Path | None = None
     validation_fraction: float = 0.05
@@ -86,7 +87,7 @@ def train(config: TrainConfig) -> TrainResult:
     encoder = DualEncoder(base, config.max_query_length, config.max_passage_length).to(device)
     if config.freeze_embeddings:
         encoder.freeze_word_embeddings()
-    sampler = BatchSampler(groups, config.batch_size, config.batching, config.alpha, config.seed)
+    sampler = BatchSampler(groups, config.batch_size, config.batching, config.alpha, config.seed, config.languages)
     validation = _validation_batches(config, validation_groups)
     optimizer = torch.optim.AdamW([p for p in encoder.parameters() if p.requires_grad],
                                   lr=config.learning_rate, weight_decay=config.weight_decay)
@@ -156,7 +157,7 @@ def _validation_batches(config: TrainConfig, groups: list[PairGroup]) -> list[li
         return []
     try:
         sampler = BatchSampler(groups, min(config.batch_size, len(groups)), config.batching, config.alpha,
-                               config.seed)
+                               config.seed, config.languages)
     except EngineError as err:
         raise EngineError(f"validation data ({len(groups)} groups): {err}") from None
     return [sampler.next_batch() for _ in range(config.validation_batches)]

@@ -37,3 +37,17 @@ def test_build_pairs_command(tmp_path):
     assert [group.group for group in read_pair_groups(out)] == ["ntrex128/1", "ntrex128/2"]
     result = CliRunner().invoke(build_pairs_command, ["--out", str(out), "--sources", "miracl"])
     assert isinstance(result.exception, EngineError) and "unknown pair source 'miracl'" in str(result.exception)
+
+
+def test_train_command_languages(tiny_model_dir, tmp_path):
+    data = tmp_path / "pairs.jsonl"
+    write_pair_groups(data, [PairGroup(f"g{n}", {"en": Pair(QUERIES[n], PASSAGES[n]),
+                                                 "de": Pair(QUERIES[n + 6], PASSAGES[n + 6])}) for n in range(6)])
+    common = ["--base", str(tiny_model_dir), "--data", str(data), "--batching", "x-x", "--batch-size", "3",
+              "--steps", "1", "--validation-fraction", "0", "--quiet"]
+    result = CliRunner().invoke(train_command, [*common, "--languages", "de", "--out", str(tmp_path / "de")])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "de" / LOG_FILE).read_text(encoding="utf-8"))["config"]["languages"] == ["de"]
+    result = CliRunner().invoke(train_command, [*common, "--languages", "de,fr", "--out", str(tmp_path / "fr")])
+    assert isinstance(result.exception, EngineError)
+    assert "language 'fr' has no pairs in the training data (it has: de, en)" in str(result.exception)
