@@ -143,8 +143,8 @@ def targets(groups: dict[str, dict[str, Row]]) -> list[Target]:
                 found.append(Target("search layer at recall@10 >= 0.95, time engine ÷ faiss HNSW",
                                     engine.median_s / systems["faiss-hnsw"].median_s, 1.0, True, group))
         raw = systems.get("hnswlib-raw")
-        if raw is not None and all(key in engine.extra for key in ("bytes_per_vector", "dimension")) \
-                and "bytes_per_vector" in raw.extra:
+        if raw is not None and engine.unit == "vectors" and "bytes_per_vector" in raw.extra \
+                and all(key in engine.extra for key in ("bytes_per_vector", "dimension")):
             stored = 4 * engine.extra["dimension"]  # the float32 copy kept for exact re-scoring
             found.append(Target("memory per vector, engine ÷ (raw hnswlib + stored float32 vectors)",
                                 engine.extra["bytes_per_vector"] / (raw.extra["bytes_per_vector"] + stored),
@@ -185,7 +185,7 @@ def plot_recall_throughput(rows: list[Row], out_dir: Path) -> list[Path]:
     pyplot = _pyplot()
     collections: dict[str, list[Row]] = {}
     for row in rows:
-        if "target_recall" in row.extra and "recall@10" in row.extra:
+        if row.extra.get("target_recall") is not None and "recall@10" in row.extra:
             collections.setdefault(re.sub(r"\s*recall\S*", "", row.group), []).append(row)
     written = []
     for collection, members in collections.items():

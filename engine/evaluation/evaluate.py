@@ -140,6 +140,13 @@ def _encode(bench: Benchmark, spec: BenchmarkSpec, text: str, encoder, options: 
     return vectors["queries"], vectors["candidates"], stats
 
 
+def benchmark_vectors(prepared: Prepared, encoder) -> tuple[np.ndarray, np.ndarray]:
+    """A prepared benchmark's query and candidate vectors through the embedding cache, as `engine eval`
+    computes them (benchmarks/test_real_collections.py indexes them)."""
+    queries, candidates, _ = _encode(prepared.bench, prepared.spec, prepared.text, encoder, prepared.options)
+    return queries, candidates
+
+
 def _score(bench: Benchmark, query_vectors, candidate_vectors, run_setting: str, options: EvalOptions):
     blocks = bench.candidate_blocks
     if run_setting == "multi":
