@@ -45,22 +45,6 @@ SMOKE_PASSAGES = 30
 ROUNDS = 3
 
 
-@pytest.fixture(scope="module", autouse=True)
-def engine_insert_threads():
-    """engine.index.create inserts with hnswlib's default thread count (every core) and has no setting
-    for it: give the graphs it makes E2E_THREADS, as the peers get."""
-    make_graph = index_dir._new_graph
-
-    def graph_with_bench_threads(*args, **kwargs):
-        graph = make_graph(*args, **kwargs)
-        graph.set_num_threads(E2E_THREADS)
-        return graph
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(index_dir, "_new_graph", graph_with_bench_threads)
-        yield
-
-
 @dataclass
 class Builder:
     name: str
@@ -95,7 +79,7 @@ def engine_builder(corpus: BenchCorpus, folder: Path) -> Builder:
         return encoder.encode_passages(corpus.texts)
 
     def insert(vectors, target):
-        return index_dir.create(target, corpus.passages, vectors, model, E2E_HNSW)
+        return index_dir.create(target, corpus.passages, vectors, model, E2E_HNSW, insert_threads=E2E_THREADS)
 
     def build(target):
         return build_index(corpus_file, encoder, target, E2E_HNSW, quiet=True)

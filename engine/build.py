@@ -40,7 +40,8 @@ def build_index(corpus: str | Path, encoder: Encoder, out: str | Path, params: H
     index_dir.check_target(Path(out), overwrite)  # fail before the long encoding, not after
     passages = read_corpus(corpus, default_lang)
     vectors, truncated, encode_seconds = _encode(encoder, passages, quiet)
-    index = index_dir.create(Path(out), passages, vectors, _model_info(encoder), params, overwrite=overwrite)
+    index = index_dir.create(Path(out), passages, vectors, _model_info(encoder), params, overwrite=overwrite,
+                             insert_threads=encoder.threads)
     return BuildSummary(index, len(passages), truncated, encode_seconds, time.perf_counter() - started)
 
 
@@ -51,7 +52,7 @@ def add_to_index(index: Index, corpus: str | Path, encoder: Encoder, default_lan
     passages = read_corpus(corpus, default_lang)
     index_dir.check_new_ids(index, passages)  # before the long encoding
     vectors, truncated, encode_seconds = _encode(encoder, passages, quiet)
-    updated = index_dir.add(index, passages, vectors)
+    updated = index_dir.add(index, passages, vectors, insert_threads=encoder.threads)
     return BuildSummary(updated, len(passages), truncated, encode_seconds, time.perf_counter() - started)
 
 

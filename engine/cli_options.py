@@ -11,7 +11,9 @@ def encoder_options(func):
     """--variant, --device, --threads and --batch-size, passed on to `make_encoder`."""
     func = click.option("--variant", help="bundle variant: int8, fp32, fp16 (default: int8 on CPU, fp32 on GPU)")(func)
     func = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)(func)
-    func = click.option("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0: all cores)")(func)
+    func = click.option("--threads", type=int, default=0,
+                        help="ONNX Runtime intra-op threads; build-index and add insert into the graph with as "
+                             "many (0: all cores)")(func)
     func = click.option("--batch-size", type=int, default=32, show_default=True,
                         help="most texts per encoder batch")(func)
     return func
@@ -22,6 +24,8 @@ def make_encoder(model, variant, device, threads, batch_size):
 
     if batch_size < 1:
         raise EngineError(f"--batch-size must be positive, got {batch_size}")
+    if threads < 0:
+        raise EngineError(f"--threads must be 0 (all cores) or positive, got {threads}")
     return Encoder(model, variant=variant, device=device, intra_op_threads=threads, batch_size=batch_size)
 
 

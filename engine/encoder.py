@@ -36,6 +36,7 @@ class Encoder:
         on_gpu = device == "cuda" or (device == "auto" and cuda_available())
         self.variant = variant or self.bundle.default_variant(on_gpu)
         self.batch_size = batch_size
+        self.threads = intra_op_threads  # 0: every core (build_index inserts into the graph with as many)
         self.tokenizer = Tokenizer.from_file(str(self.bundle.tokenizer_file()))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(self.bundle.max_length)

@@ -121,15 +121,16 @@ class Index:
 
 
 def create(path: Path, passages: list[Passage], vectors: np.ndarray, model: ModelInfo,
-           params: HnswParams = HnswParams(), overwrite: bool = False) -> Index:
-    """Build a new index dir from passages and their vectors (row i belongs to passage i)."""
+           params: HnswParams = HnswParams(), overwrite: bool = False, insert_threads: int = 0) -> Index:
+    """Build a new index dir from passages and their vectors (row i belongs to passage i).
+    `insert_threads`: threads that insert into the graph (0: every core)."""
     path = Path(path)
     params.check()
     check_target(path, overwrite)
     _check_vectors(vectors, model.dimension, len(passages))
     with atomic_dir.writer_lock(path), atomic_dir.replace_dir(path) as temp:
         graph = _new_graph(model.dimension, params, capacity=len(passages))
-        graph.add_items(vectors, np.arange(len(passages)))
+        graph.add_items(vectors, np.arange(len(passages)), num_threads=insert_threads or -1)
         graph.save_index(str(temp / GRAPH))
         np.save(temp / VECTORS, vectors.astype(np.float32, copy=False))
         metadata.create(temp / METADATA)
@@ -190,14 +191,14 @@ def check_new_ids(index: Index, passages: list[Passage]) -> None:
                           "delete them first or use new ids")
 
 
-def add(index: Index, passages: list[Passage], vectors: np.ndarray) -> Index:
+def add(index: Index, passages: list[Passage], vectors: np.ndarray, insert_threads: int = 0) -> Index:
     """A new version of the index with passages appended; ids already present are refused."""
     _check_vectors(vectors, index.dimension, len(passages))
     check_new_ids(index, passages)
     first = index.manifest["next_label"]
     with _updating(index) as temp:
         graph = _load_graph_copy(index, capacity=first + len(passages))
-        graph.add_items(vectors, np.arange(first, first + len(passages)))
+        graph.add_items(vectors, np.arange(first, first + len(passages)), num_threads=insert_threads or -1)
         graph.save_index(str(temp / GRAPH))
         np.save(temp / VECTORS, np.concatenate([index.vectors, vectors.astype(np.float32)]))
         shutil.copyfile(index.path / METADATA, temp / METADATA)

@@ -161,3 +161,11 @@ def test_search_says_when_the_recorded_bundle_has_moved(tmp_path, corpus, tiny_b
     shutil.rmtree(moved)
     assert_fails(run("search", tmp_path / "index", "water"), "which is no longer there; pass --model")
     assert run("search", tmp_path / "index", "water", "-k", "2", "--model", tiny_bundle).exit_code == 0
+
+
+def test_build_with_one_thread_and_bad_thread_counts(tmp_path, corpus, tiny_bundle):
+    result = run("build-index", corpus, "--model", tiny_bundle, "--out", tmp_path / "one", "--threads", "1", "--quiet")
+    assert result.exit_code == 0, result.output
+    result = run("build-index", corpus, "--model", tiny_bundle, "--out", tmp_path / "bad", "--threads", "-2")
+    assert result.exit_code != 0 and "--threads must be 0 (all cores) or positive, got -2" in result.output
+    assert not (tmp_path / "bad").exists()
