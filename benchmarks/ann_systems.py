@@ -27,8 +27,8 @@ import faiss
 import hnswlib
 import numpy as np
 
-from benchmarks.conftest import recall_at_k
-from benchmarks.ef_calibration import EF_LADDER, Calibration, calibrate, exact_neighbours
+from benchmarks.conftest import exact_top, recall_at_k
+from benchmarks.ef_calibration import EF_LADDER, Calibration, calibrate
 from benchmarks.memory import RssGrowth, disk_bytes, hnswlib_bytes_per_vector, rss_mb
 from engine import index as index_dir
 from engine.corpus import Passage
@@ -197,11 +197,11 @@ class Collection:
 
     @cached_property
     def exact_calibration(self) -> np.ndarray:
-        return exact_neighbours(self.vectors, self.calibration_queries, K)
+        return exact_top(self.vectors, self.calibration_queries, K)
 
     @cached_property
     def exact_test(self) -> np.ndarray:
-        return exact_neighbours(self.vectors, self.test_queries, K)
+        return exact_top(self.vectors, self.test_queries, K)
 
     def build(self, name: str, timed: Callable[[Callable], object] = lambda build: build()) -> Built:
         """Build `name`'s index, passing the build to `timed`; then its size on disk, and the memory

@@ -1,5 +1,5 @@
-"""Choosing ef per recall target: exact neighbours as ground truth, then a sweep up a fixed ef
-ladder on calibration queries, keeping the smallest ef that reaches each recall@10 target.
+"""Choosing ef per recall target: a sweep up a fixed ef ladder on calibration queries (against
+benchmarks.conftest.exact_top), keeping the smallest ef that reaches each recall@10 target.
 
 Each system is calibrated on its own results: two implementations of the same graph algorithm
 need not reach a target at the same ef.
@@ -16,20 +16,6 @@ from benchmarks.conftest import recall_at_k
 
 EF_LADDER = (10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 RECALL_TARGETS = (0.90, 0.95, 0.99)
-EXACT_CHUNK = 64  # queries per matrix product: 64 x 1M float32 scores is 256 MB
-
-
-def exact_neighbours(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
-    """Labels of each query's k largest inner products, best first."""
-    out = np.empty((len(queries), k), dtype=np.int64)
-    for start in range(0, len(queries), EXACT_CHUNK):
-        scores = queries[start:start + EXACT_CHUNK] @ vectors.T
-        top = np.argpartition(scores, -k, axis=1)[:, -k:]
-        order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1)
-        out[start:start + EXACT_CHUNK] = np.take_along_axis(top, order, axis=1)
-    return out
-
-
 @dataclass(frozen=True)
 class Calibration:
     recall_by_ef: dict[int, float]  # the sweep, up to the first ef that reached every target
