@@ -106,12 +106,17 @@ def build_pairs_command(out, sources, window, data_dir, mmarco_dir, mmarco_max_q
 @click.option("--max-passage-length", type=int, default=Budget.max_passage_length, show_default=True, help="tokens")
 @click.option("--freeze-embeddings/--train-embeddings", default=Budget.freeze_embeddings, show_default=True)
 @click.option("--validate-every", type=int, default=Budget.validate_every, show_default=True)
+@click.option("--eval-variant", type=click.Choice(["int8", "fp32", "fp16"]), default="int8", show_default=True,
+              help="the bundle variant every model is exported to and evaluated as (fixed per experiment dir)")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu", show_default=True,
+              help="where evaluation encodes (training uses CUDA whenever torch sees it)")
 @click.option("--threads", type=int, default=0, help="ONNX Runtime intra-op threads for evaluation (0: all cores)")
 @click.option("--data-dir", type=click.Path(path_type=Path), help="data root (default: ENGINE_DATA_DIR)")
 @click.option("--quiet", is_flag=True, help="no progress bars")
 def experiment_command(out, configs, seeds, evals, base, steps, batch_size, alpha, lr, max_query_length,
-                       max_passage_length, freeze_embeddings, validate_every, threads, data_dir, quiet):
-    """Train each configuration with one budget, export it to int8, evaluate it and the base model; write the table."""
+                       max_passage_length, freeze_embeddings, validate_every, eval_variant, device, threads, data_dir,
+                       quiet):
+    """Train each configuration with one budget, export and evaluate it and the base model; write the table."""
     try:
         seed_list = tuple(int(seed) for seed in seeds.split(",") if seed.strip())
     except ValueError:
@@ -123,7 +128,7 @@ def experiment_command(out, configs, seeds, evals, base, steps, batch_size, alph
                       max_query_length=max_query_length, max_passage_length=max_passage_length,
                       freeze_embeddings=freeze_embeddings, validate_every=validate_every),
         evals=tuple(EvalSpec.parse(text) for text in evals) or DEFAULT_EVALS,
-        base_model=base, threads=threads, quiet=quiet,
+        base_model=base, eval_variant=eval_variant, device=device, threads=threads, quiet=quiet,
     )
     run_experiment(experiment, data_dir, log=lambda line: click.echo(line, err=True))
     from train.experiment_report import write_report  # noqa: E402 (imported after the long run: see below)

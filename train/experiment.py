@@ -5,7 +5,8 @@ interrupted experiment continues where it stopped, and more seeds or benchmarks 
 
     pairs/<source+source>.jsonl      training pair groups (engine build-training-pairs)
     runs/<config>-s<seed>/train/     engine train's out dir (model/, checkpoint/, log, curve)
-    runs/<config>-s<seed>/bundle/    the int8 export of train/model
+    experiment.json                  the evaluation variant and device, fixed for the dir
+    runs/<config>-s<seed>/bundle/    the export of train/model (fp32, plus the evaluated variant)
     runs/<config>-s<seed>/eval/      one engine eval JSON report per benchmark
     runs/<config>-s<seed>/stages.json  wall time of each stage
     base/eval/                       the untouched base model (the default bundle), same benchmarks
@@ -77,6 +78,7 @@ class EvalSpec:
         return cls(benchmark.strip(), codes or None)
 
 
+SETTINGS_FILE = "experiment.json"
 DEFAULT_EVALS = (EvalSpec("xquad-r"), EvalSpec("mlqa-r"), EvalSpec("miracl"), EvalSpec("miracl-subset"))
 
 
@@ -88,6 +90,8 @@ class Experiment:
     budget: Budget
     evals: tuple[EvalSpec, ...] = DEFAULT_EVALS
     base_model: str = "default"
+    eval_variant: str = "int8"  # the bundle variant every model is evaluated as
+    device: str = "cpu"         # where evaluation encodes (training uses CUDA when there is one)
     threads: int = 0
     quiet: bool = False
 
@@ -106,6 +110,7 @@ def configurations_named(names: list[str]) -> tuple[Configuration, ...]:
 def run_experiment(experiment: Experiment, data_root: Path | None = None, log=print) -> None:
     """Evaluate the base model, then train, export and evaluate every (configuration, seed)."""
     _check_budget(experiment.budget)
+    _check_evaluation_settings(experiment)
     _evaluate_all(experiment, _base_bundle(experiment, log), experiment.out_dir / "base", log)
     for config in experiment.configurations:
         pairs = _pairs_file(experiment.out_dir, config.sources, data_root, log)
@@ -113,7 +118,7 @@ def run_experiment(experiment: Experiment, data_root: Path | None = None, log=pr
             run_dir = experiment.run_dir(config, seed)
             _train(experiment, config, seed, pairs, run_dir, log)
             _export(run_dir / "train" / "model", run_dir, f"{run_dir.name} (fine-tuned from {experiment.base_model})",
-                    log)
+                    experiment.eval_variant, log)
             _evaluate_all(experiment, str(run_dir / "bundle"), run_dir, log)
 
 
@@ -121,6 +126,24 @@ def _check_budget(budget: Budget) -> None:
     # The sampler and trainer check the rest; alpha is only read by hybrid runs, so check it up front.
     if not 0.0 <= budget.alpha <= 1.0:
         raise EngineError(f"alpha must be between 0 and 1, got {budget.alpha}")
+
+
+def _check_evaluation_settings(experiment: Experiment) -> None:
+    """One variant per experiment dir: figures of int8 and fp32 bundles must not meet in one table."""
+    from export.bundle_writer import VARIANT_FILES
+
+    if experiment.eval_variant not in VARIANT_FILES:
+        raise EngineError(f"unknown evaluation variant {experiment.eval_variant!r} "
+                          f"(choose from {', '.join(VARIANT_FILES)})")
+    path = experiment.out_dir / SETTINGS_FILE
+    wanted = {"eval_variant": experiment.eval_variant, "device": experiment.device}
+    if path.is_file():
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+        if recorded["eval_variant"] != experiment.eval_variant:
+            raise EngineError(f"{experiment.out_dir} evaluates {recorded['eval_variant']} bundles: "
+                              f"use a new experiment dir for {experiment.eval_variant}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(wanted, indent=2) + "\n", encoding="utf-8")
 
 
 def _pairs_file(out_dir: Path, sources: tuple[str, ...], data_root: Path | None, log) -> Path:
@@ -177,20 +200,21 @@ def _base_bundle(experiment: Experiment, log) -> str:
 
     base_dir = experiment.out_dir / "base"
     _export(resolve_base_model(experiment.base_model, quiet=experiment.quiet), base_dir,
-            f"base model {experiment.base_model}", log)
+            f"base model {experiment.base_model}", experiment.eval_variant, log)
     return str(base_dir / "bundle")
 
 
-def _export(model_dir: Path, run_dir: Path, source: str, log) -> None:
+def _export(model_dir: Path, run_dir: Path, source: str, variant: str, log) -> None:
     from engine.bundle import MANIFEST_NAME
     from export.bundle_writer import export_bundle
 
     if (run_dir / "bundle" / MANIFEST_NAME).is_file():
         return
-    log(f"{run_dir.name}: exporting the int8 bundle")
+    log(f"{run_dir.name}: exporting the bundle")
     started = time.perf_counter()
+    quantize = () if variant == "fp32" else (variant,)
     # force: a fine-tuned model whose int8 parity is lower is still evaluated; its parity goes in the table.
-    export_bundle(model_dir, run_dir / "bundle", ("int8",), force=True, quiet=True, source_model=source)
+    export_bundle(model_dir, run_dir / "bundle", quantize, force=True, quiet=True, source_model=source)
     _record_stage(run_dir, "export", time.perf_counter() - started)
 
 
@@ -205,7 +229,8 @@ def _evaluate_all(experiment: Experiment, model: str, run_dir: Path, log) -> Non
         if path.is_file() and _same_languages(path, spec):
             continue
         log(f"{run_dir.name}: evaluating on {spec.name}")
-        encoder = encoder or Encoder(model, variant="int8", device="cpu", intra_op_threads=experiment.threads)
+        encoder = encoder or Encoder(model, variant=experiment.eval_variant, device=experiment.device,
+                                     intra_op_threads=experiment.threads)
         started = time.perf_counter()
         options = EvalOptions(languages=list(spec.languages) if spec.languages else None, quiet=experiment.quiet)
         result = evaluate(spec.benchmark, encoder, options)

@@ -26,17 +26,18 @@ def collect(out_dir: Path) -> dict:
     """Every figure of the base model and of each finished run, grouped by configuration."""
     out_dir = Path(out_dir)
     configs: dict[str, dict] = {}
-    base = _run_figures(out_dir / "base")
+    variant = _eval_variant(out_dir)
+    base = _run_figures(out_dir / "base", variant)
     if base:
         configs["base"] = {"seeds": {"-": base}}
     for run_dir in sorted((out_dir / "runs").glob("*-s*")):
         match = RUN_NAME.match(run_dir.name)
-        figures = _run_figures(run_dir)
+        figures = _run_figures(run_dir, variant)
         if match and figures.get("benchmarks"):
             configs.setdefault(match["config"], {"seeds": {}})["seeds"][match["seed"]] = figures
     for config in configs.values():
         config["mean"], config["half_range"] = _summarise(list(config["seeds"].values()))
-    return {"machine": machine(), "budget": _budget(out_dir), "configurations": configs}
+    return {"machine": machine(), "budget": _budget(out_dir), "eval_variant": variant, "configurations": configs}
 
 
 def write_report(out_dir: Path) -> list[Path]:
@@ -47,7 +48,14 @@ def write_report(out_dir: Path) -> list[Path]:
     return [json_path, markdown_path]
 
 
-def _run_figures(run_dir: Path) -> dict:
+def _eval_variant(out_dir: Path) -> str:
+    from train.experiment import SETTINGS_FILE
+
+    path = out_dir / SETTINGS_FILE
+    return json.loads(path.read_text(encoding="utf-8"))["eval_variant"] if path.is_file() else "int8"
+
+
+def _run_figures(run_dir: Path, variant: str) -> dict:
     figures: dict = {"benchmarks": {}}
     for path in sorted((run_dir / "eval").glob("*.json")):
         figures["benchmarks"][path.stem] = _benchmark_figures(json.loads(path.read_text(encoding="utf-8")))
@@ -58,8 +66,8 @@ def _run_figures(run_dir: Path) -> dict:
                                "best_validation_loss": training["best"], "stopped_early": training["stopped_early"]}
     manifest = run_dir / "bundle" / MANIFEST_NAME
     if manifest.is_file():
-        parity = json.loads(manifest.read_text(encoding="utf-8")).get("parity", {}).get("int8", {})
-        figures["int8_parity_mean_cosine"] = parity.get("mean_cosine")
+        parity = json.loads(manifest.read_text(encoding="utf-8")).get("parity", {}).get(variant, {})
+        figures["parity_mean_cosine"] = parity.get("mean_cosine")
     stages = run_dir / "stages.json"
     if stages.is_file():
         figures["stages_wall_s"] = {name: stage["wall_s"] for name, stage in
@@ -131,8 +139,9 @@ def markdown(results: dict) -> str:
     if results["budget"]:
         lines += ["Budget (every configuration): " + ", ".join(f"{key} {value}" for key, value in
                                                               results["budget"].items()), ""]
-    lines += ["Several seeds: mean ± half the range over seeds.", "",
-              "## Headline figures", "", *_table(configs, HEADLINE, with_runs=True), ""]
+    lines += [f"Every model evaluated as its {results['eval_variant']} bundle. "
+              "Several seeds: mean ± half the range over seeds.", "",
+              "## Headline figures", "", *_table(configs, HEADLINE, with_runs=results["eval_variant"]), ""]
     if "base" in configs:
         lines += ["## Difference to the base model", "", *_table(configs, HEADLINE, against=configs["base"]), ""]
     lines += ["## Long-tail languages (MIRACL-subset nDCG@10; XQuAD-R cross-lingual mAP by query language)", "",
@@ -140,12 +149,13 @@ def markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
-def _table(configs: dict, columns, with_runs: bool = False, against: dict | None = None) -> list[str]:
+def _table(configs: dict, columns, with_runs: str | None = None, against: dict | None = None) -> list[str]:
+    """One row per configuration; `with_runs` (the evaluated variant) adds training time and parity."""
     present = [column for column in columns
                if any(column[2] in config["mean"].get(column[1], {}) for config in configs.values())]
     header = ["configuration", "seeds", *(label for label, _, _ in present)]
     if with_runs:
-        header += ["train min / run", "int8 parity"]
+        header += ["train min / run", f"{with_runs} parity"]
     rows = [header, ["---"] * len(header)]
     for name, config in configs.items():
         if against is not None and config is against:
@@ -156,7 +166,7 @@ def _table(configs: dict, columns, with_runs: bool = False, against: dict | None
         if with_runs:
             runs = config["seeds"].values()
             minutes = [run["training"]["wall_s"] / 60 for run in runs if (run.get("training") or {}).get("wall_s")]
-            parity = [run["int8_parity_mean_cosine"] for run in runs if run.get("int8_parity_mean_cosine")]
+            parity = [run["parity_mean_cosine"] for run in runs if run.get("parity_mean_cosine")]
             row += [f"{np.mean(minutes):.1f}" if minutes else "-", f"{np.mean(parity):.4f}" if parity else "-"]
         rows.append(row)
     return ["| " + " | ".join(row) + " |" for row in rows]

@@ -85,3 +85,20 @@ def test_bad_experiment_settings(tmp_path):
     result = CliRunner().invoke(experiment_command, ["--out", str(tmp_path), "--seeds", "one"])
     assert isinstance(result.exception, EngineError) and "--seeds must be comma-separated integers" in str(
         result.exception)
+
+
+def test_one_evaluation_variant_per_experiment_dir(experiment_dir, tiny_model_dir):
+    run_experiment(_experiment(experiment_dir, tiny_model_dir, configs=("x-y",)), log=lambda line: None)
+    fp32 = replace(_experiment(experiment_dir, tiny_model_dir, configs=("x-y",)), eval_variant="fp32")
+    with pytest.raises(EngineError, match="evaluates int8 bundles: use a new experiment dir for fp32"):
+        run_experiment(fp32, log=lambda line: None)
+    with pytest.raises(EngineError, match="unknown evaluation variant 'int4'"):
+        run_experiment(replace(fp32, eval_variant="int4"), log=lambda line: None)
+    other = replace(fp32, out_dir=experiment_dir.parent / "fp32")
+    (other.out_dir / "pairs").mkdir(parents=True)
+    (experiment_dir / "pairs" / "mlqa-r+ntrex128.jsonl").rename(other.out_dir / "pairs" / "mlqa-r+ntrex128.jsonl")
+    run_experiment(other, log=lambda line: None)
+    bundle = json.loads((other.out_dir / "runs" / "x-y-s0" / "bundle" / "bundle.json").read_text(encoding="utf-8"))
+    assert set(bundle["variants"]) == {"fp32"}
+    assert collect(other.out_dir)["configurations"]["x-y"]["seeds"]["0"]["parity_mean_cosine"] == 1.0
+    assert "fp32 parity" in (write_report(other.out_dir)[1]).read_text(encoding="utf-8")
