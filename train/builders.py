@@ -30,6 +30,16 @@ DEFAULT_CLOZE_WINDOW = 2
 PUBLIC_PAIR_SOURCES = ("mlqa-r", "ntrex128")
 
 
+def public_pair_groups(sources, root: Path | None = None, window: int = DEFAULT_CLOZE_WINDOW) -> list[PairGroup]:
+    """The groups of the chosen PUBLIC_PAIR_SOURCES, MLQA-R first."""
+    groups = []
+    if "mlqa-r" in sources:
+        groups += mlqa_r_pair_groups(root)
+    if "ntrex128" in sources:
+        groups += ntrex_cloze_pair_groups(root, window)
+    return groups
+
+
 def mlqa_r_pair_groups(root: Path | None = None, split: str = TRAIN,
                        languages: tuple[str, ...] = MLQA_R_LANGUAGES) -> list[PairGroup]:
     """One group per MLQA-R question of `split`, with a pair in every language the question exists in.

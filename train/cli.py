@@ -8,7 +8,7 @@ import click
 
 from engine.cli_options import split_codes
 from engine.errors import EngineError
-from train.builders import DEFAULT_CLOZE_WINDOW, PUBLIC_PAIR_SOURCES, mlqa_r_pair_groups, ntrex_cloze_pair_groups
+from train.builders import DEFAULT_CLOZE_WINDOW, PUBLIC_PAIR_SOURCES, public_pair_groups
 from train.experiment import (CONFIGURATIONS, DEFAULT_EVALS, Budget, EvalSpec, Experiment, configurations_named,
                               run_experiment)
 from train.mmarco import mmarco_pair_groups
@@ -78,11 +78,7 @@ def build_pairs_command(out, sources, window, data_dir, mmarco_dir, mmarco_max_q
         raise EngineError("the mmarco source needs --mmarco-dir (mMARCO is not in the data dir)")
     if mmarco_max_queries is not None and mmarco_max_queries < 1:
         raise EngineError(f"--mmarco-max-queries must be positive, got {mmarco_max_queries}")
-    groups = []
-    if "mlqa-r" in chosen:
-        groups += mlqa_r_pair_groups(data_dir)
-    if "ntrex128" in chosen:
-        groups += ntrex_cloze_pair_groups(data_dir, window)
+    groups = public_pair_groups(chosen, data_dir, window)
     if "mmarco" in chosen:
         groups += mmarco_pair_groups(mmarco_dir, mmarco_max_queries)
     count = write_pair_groups(out, groups)

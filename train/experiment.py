@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from engine.errors import EngineError
-from train.builders import PUBLIC_PAIR_SOURCES, mlqa_r_pair_groups, ntrex_cloze_pair_groups
+from train.builders import PUBLIC_PAIR_SOURCES, public_pair_groups
 from train.pairs import write_pair_groups
 
 
@@ -150,13 +150,8 @@ def _pairs_file(out_dir: Path, sources: tuple[str, ...], data_root: Path | None,
     path = out_dir / "pairs" / f"{'+'.join(sources)}.jsonl"
     if path.is_file():
         return path
-    groups = []
-    if "mlqa-r" in sources:
-        groups += mlqa_r_pair_groups(data_root)
-    if "ntrex128" in sources:
-        groups += ntrex_cloze_pair_groups(data_root)
     path.parent.mkdir(parents=True, exist_ok=True)
-    log(f"wrote {write_pair_groups(path, groups)} pair groups to {path}")
+    log(f"wrote {write_pair_groups(path, public_pair_groups(sources, data_root))} pair groups to {path}")
     return path
 
 
