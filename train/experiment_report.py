@@ -45,7 +45,40 @@ def write_report(out_dir: Path) -> list[Path]:
     json_path, markdown_path = Path(out_dir) / "results.json", Path(out_dir) / "results.md"
     json_path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     markdown_path.write_text(markdown(results), encoding="utf-8")
-    return [json_path, markdown_path]
+    written = [json_path, markdown_path]
+    if "base" in results["configurations"] and len(results["configurations"]) > 1:
+        written.append(plot_differences(results, Path(out_dir) / "results.png"))
+    return written
+
+
+def plot_differences(results: dict, path: Path) -> Path:
+    """Each configuration's difference to the base model: headline mAP/nDCG figures, then the long tail."""
+    from engine.evaluation.heatmap import load_pyplot
+
+    pyplot = load_pyplot()
+    configs = {name: config for name, config in results["configurations"].items() if name != "base"}
+    base = results["configurations"]["base"]["mean"]
+    panels = [("headline", [column for column in HEADLINE if "rank_distance" not in column[2]]),
+              ("long-tail languages", list(LONG_TAIL))]
+    figure, axes = pyplot.subplots(len(panels), 1, figsize=(11, 8))
+    for axis, (title, columns) in zip(axes, panels):
+        columns = [column for column in columns if column[2] in base.get(column[1], {})]
+        labels = [f"{benchmark} {figure}" for _, benchmark, figure in columns]
+        width = 0.8 / len(configs)
+        for number, (name, config) in enumerate(configs.items()):
+            deltas = [config["mean"].get(benchmark, {}).get(figure, np.nan) - base[benchmark][figure]
+                      for _, benchmark, figure in columns]
+            spread = [config["half_range"].get(benchmark, {}).get(figure, 0.0) for _, benchmark, figure in columns]
+            positions = np.arange(len(columns)) + (number - (len(configs) - 1) / 2) * width
+            axis.bar(positions, deltas, width, yerr=spread if len(config["seeds"]) > 1 else None, label=name)
+        axis.axhline(0, color="black", linewidth=0.8)
+        axis.set_xticks(np.arange(len(columns)), labels, fontsize=7, rotation=25, ha="right")
+        axis.set(ylabel="difference to base", title=title)
+    axes[0].legend(fontsize=8, ncol=len(configs))
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    pyplot.close(figure)
+    return path
 
 
 def _eval_variant(out_dir: Path) -> str:

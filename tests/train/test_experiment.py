@@ -55,7 +55,8 @@ def test_trains_exports_evaluates_and_then_skips_what_is_done(experiment_dir, ti
     assert hybrid["seeds"]["0"]["training"]["wall_s"] > 0
     assert hybrid["mean"]["xquad-r"]["mono/map"] == report["settings"]["mono"]["macro"]["map"]
     assert results["budget"]["steps"] == 2
-    json_path, markdown_path = write_report(experiment_dir)
+    json_path, markdown_path, plot = write_report(experiment_dir)
+    assert plot.name == "results.png" and plot.stat().st_size > 0
     table = markdown_path.read_text(encoding="utf-8")
     assert "| base | 1 |" in table and "| hybrid | 1 |" in table
     assert json.loads(json_path.read_text(encoding="utf-8"))["configurations"].keys() == {"base", "hybrid"}
@@ -101,4 +102,4 @@ def test_one_evaluation_variant_per_experiment_dir(experiment_dir, tiny_model_di
     bundle = json.loads((other.out_dir / "runs" / "x-y-s0" / "bundle" / "bundle.json").read_text(encoding="utf-8"))
     assert set(bundle["variants"]) == {"fp32"}
     assert collect(other.out_dir)["configurations"]["x-y"]["seeds"]["0"]["parity_mean_cosine"] == 1.0
-    assert "fp32 parity" in (write_report(other.out_dir)[1]).read_text(encoding="utf-8")
+    assert "fp32 parity" in write_report(other.out_dir)[1].read_text(encoding="utf-8")
