@@ -14,6 +14,7 @@ import numpy as np
 
 from engine.bundle import MANIFEST_NAME
 from engine.machine import machine
+from train.experiment import SETTINGS_FILE
 
 # Languages the long-tail table shows: MIRACL-subset nDCG@10 per language, and XQuAD-R cross-lingual
 # mAP per query language (el, ru, th, tr: in no MLQA-R pair, only in NTREX sentences).
@@ -82,8 +83,6 @@ def plot_differences(results: dict, path: Path) -> Path:
 
 
 def _eval_variant(out_dir: Path) -> str:
-    from train.experiment import SETTINGS_FILE
-
     path = out_dir / SETTINGS_FILE
     return json.loads(path.read_text(encoding="utf-8"))["eval_variant"] if path.is_file() else "int8"
 
