@@ -40,7 +40,8 @@ def unit_vectors(count: int, seed: int, latent: int = 64, noise: float = 0.3) ->
     centres = np.random.default_rng(999).standard_normal((200, latent)).astype(np.float32)
     points = centres[rng.integers(0, len(centres), count)] + 0.7 * rng.standard_normal((count, latent)).astype(np.float32)
     vectors = points @ projection + noise * np.sqrt(latent) * rng.standard_normal((count, DIMENSION)).astype(np.float32)
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    # float32, as an encoder returns them (np.sqrt's float64 scalar above promotes the sum)
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
 
 
 def recall_at_k(found_labels: np.ndarray, exact_labels: np.ndarray) -> float:

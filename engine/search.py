@@ -28,26 +28,39 @@ class Hit:
 
 
 class SearchResults(Sequence):
-    """One row of hits per query. Ids, scores and languages are arrays (`ids`, `scores`, `langs`,
-    shape (queries, k)); `Hit` objects are made only when a row is read, which keeps the per-call
-    cost of the search layer close to raw hnswlib (benchmarks/test_search_layer.py)."""
+    """One row of hits per query. `ids`, `scores` and `langs` are arrays of shape (queries, k),
+    resolved from the graph's labels when first read, and `Hit` objects are made only when a row is
+    read: after an HNSW search has flushed the CPU caches every extra numpy call costs microseconds,
+    so the search call itself does no more than the search (benchmarks/test_search_layer.py)."""
 
-    def __init__(self, ids: np.ndarray, scores: np.ndarray, lang_codes: np.ndarray, language_names: np.ndarray,
+    def __init__(self, index: Index, labels: np.ndarray, values: np.ndarray, values_are_distances: bool,
                  details: list | None):
-        self.ids, self.scores = ids, scores
-        self._lang_codes, self._language_names = lang_codes, language_names
-        self._langs = None
+        self._index, self._labels = index, labels
+        self._values, self._values_are_distances = values, values_are_distances
+        self._ids = self._scores = self._langs = None
         self._details = details  # per row, per hit: (title, text, extra), when fetched
 
     @property
+    def ids(self) -> np.ndarray:
+        if self._ids is None:
+            self._ids = self._index.ids[self._labels]
+        return self._ids
+
+    @property
+    def scores(self) -> np.ndarray:
+        if self._scores is None:
+            # hnswlib's inner-product distance is 1 - score
+            self._scores = 1.0 - self._values if self._values_are_distances else self._values
+        return self._scores
+
+    @property
     def langs(self) -> np.ndarray:
-        """Language code of each hit, resolved from the index's numbering when first asked for."""
         if self._langs is None:
-            self._langs = self._language_names[self._lang_codes]
+            self._langs = self._index.language_names[self._index.lang_of_label[self._labels]]
         return self._langs
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self._labels)
 
     def __getitem__(self, row: int) -> list[Hit]:
         if not -len(self) <= row < len(self):
@@ -100,9 +113,8 @@ class Searcher:
             raise EngineError(f"ef must be a positive integer, got {ef!r}")
         if allowed is not None and len(allowed) <= self.exact_filter_limit:
             labels, scores = self._exact(vectors, allowed, k)
-        else:
-            labels, scores = self._approximate(vectors, k, ef, allowed, rescore)
-        return self._hits(labels, scores, with_text)
+            return self._results(labels, scores, False, with_text)
+        return self._approximate(vectors, k, ef, allowed, rescore, with_text)
 
     def _check_queries(self, vectors: np.ndarray) -> np.ndarray:
         if (type(vectors) is np.ndarray and vectors.dtype == np.float32 and vectors.ndim == 2
@@ -133,7 +145,7 @@ class Searcher:
         positions, best = kernels.top_k(scores, k)
         return allowed[positions], best
 
-    def _approximate(self, vectors, k, ef, allowed, rescore):
+    def _approximate(self, vectors, k, ef, allowed, rescore, with_text):
         fetch = min(k * 4, self._count) if rescore else k
         ef = max(ef or self._default_ef, fetch)
         mask = None
@@ -155,13 +167,12 @@ class Searcher:
         if rescore:
             scores = kernels.score_candidates(self.index.vectors, vectors, labels)
             positions, best = kernels.top_k(scores, k)
-            return np.take_along_axis(labels, positions, axis=1), best
-        return labels, np.subtract(1.0, distances, out=distances)  # hnswlib's ip distance is 1 - score
+            return self._results(np.take_along_axis(labels, positions, axis=1), best, False, with_text)
+        return self._results(labels, distances, True, with_text)
 
-    def _hits(self, labels, scores, with_text) -> SearchResults:
+    def _results(self, labels, values, values_are_distances, with_text) -> SearchResults:
         details = None
         if with_text:
             found = self.index.metadata.fetch(labels.ravel())
             details = [[found[label] for label in row] for row in labels.tolist()]
-        return SearchResults(self.index.ids[labels], scores, self.index.lang_of_label[labels],
-                             self.index.language_names, details)
+        return SearchResults(self.index, labels, values, values_are_distances, details)

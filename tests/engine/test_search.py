@@ -42,12 +42,15 @@ def test_recall_at_10_against_exact_search_at_default_ef(random_index):
     assert recall_at_10(hits, exact_top_ids(vectors, queries, 10)) >= 0.95
 
 
-def test_scores_are_inner_products_best_first(random_index):
+@pytest.mark.parametrize("options", [{}, {"rescore": True}, {"languages": ["sw"]}],
+                         ids=["graph", "rescored", "exact-filter"])
+def test_scores_are_inner_products_best_first(random_index, options):
     index, vectors, _ = random_index
     queries = random_unit_vectors(3, 64, seed=13)
-    for query, row in zip(queries, Searcher(index).search_vectors(queries, k=10)):
-        scores = [hit.score for hit in row]
-        assert scores == sorted(scores, reverse=True)
+    results = Searcher(index).search_vectors(queries, k=10, **options)
+    for query, row, ids, scores in zip(queries, results, results.ids, results.scores):
+        assert [hit.score for hit in row] == sorted(scores.tolist(), reverse=True)
+        assert [hit.id for hit in row] == ids.tolist()
         for hit in row:
             assert hit.score == pytest.approx(float(vectors[int(hit.id[1:])] @ query), abs=1e-5)
 
