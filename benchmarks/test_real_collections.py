@@ -21,7 +21,6 @@ the same for "real miracl-yo" (its timed batch is its 60 test queries). HNSW: th
 
 import os
 
-import numpy as np
 import pytest
 
 pytest.importorskip("faiss")
@@ -31,15 +30,11 @@ from benchmarks.ann_systems import (SYSTEMS, Collection, build_benchmark, search
                                     synthetic_passages)
 from benchmarks.conftest import smoke_mode, unit_vectors  # noqa: E402
 from benchmarks.ef_calibration import RECALL_TARGETS  # noqa: E402
+from benchmarks.real_collections import COLLECTIONS, load_embeddings, split_queries  # noqa: E402
 from engine.corpus import Passage  # noqa: E402
-from engine.encoder import Encoder  # noqa: E402
 from engine.errors import EngineError  # noqa: E402
-from engine.evaluation.evaluate import EvalOptions, benchmark_vectors, prepare  # noqa: E402
 from engine.index import HnswParams  # noqa: E402
 
-# collection label -> (engine eval benchmark, languages)
-COLLECTIONS = {"xquad-r pool": ("xquad-r", None), "miracl-yo": ("miracl", ["yo"])}
-QUERIES = 512
 STAND_IN_VECTORS = 600
 STAND_IN_QUERIES = 128
 
@@ -65,37 +60,20 @@ def test_real_search(benchmark, collection, system, target):
 
 
 def _stand_in(label: str, directory) -> Collection:
-    calibration, test = _split_queries(unit_vectors(STAND_IN_QUERIES, seed=1))
+    calibration, test = split_queries(unit_vectors(STAND_IN_QUERIES, seed=1))
     return Collection(f"real {label}", unit_vectors(STAND_IN_VECTORS, seed=0), calibration, test, HnswParams(),
                       directory, lambda: synthetic_passages(STAND_IN_VECTORS), source="synthetic stand-in (smoke mode)")
 
 
 def _real(label: str, directory) -> Collection:
     name, languages = COLLECTIONS[label]
-    queries, candidates, texts, langs, text_variant = _load_embeddings(name, languages)
-    calibration, test = _split_queries(queries)
-    passages = [Passage(id=str(row), text=text, lang=lang) for row, (text, lang) in enumerate(zip(texts, langs))]
-    return Collection(f"real {label}", candidates, calibration, test, HnswParams(), directory, lambda: passages,
-                      source=f"{name} {text_variant} embeddings of the default model (engine eval's cache)")
-
-
-def _load_embeddings(name: str, languages: list[str] | None):
-    """Query and candidate vectors, candidate texts and languages, as `engine eval` loads and caches them."""
     if not os.environ.get("ENGINE_DATA_DIR"):
         pytest.skip(f"{name}: set ENGINE_DATA_DIR to the evaluation data dir (it holds xquad-r/ and miracl/)")
     try:
-        prepared = prepare(name, EvalOptions(languages=languages, quiet=True))
+        queries, candidates, texts, langs, text_variant = load_embeddings(name, languages)
     except EngineError as err:
         pytest.skip(f"{name}: its data is not under ENGINE_DATA_DIR={os.environ['ENGINE_DATA_DIR']}: {err}")
-    bench = prepared.bench
-    queries, candidates = benchmark_vectors(prepared, Encoder("default"))
-    texts = bench.candidate_texts(prepared.spec.texts[prepared.text])
-    langs = [bench.languages[number] for number in bench.candidate_langs]
-    return queries, candidates, texts, langs, prepared.text
-
-
-def _split_queries(queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Disjoint calibration and test queries: the two halves of a seeded shuffle, at most QUERIES each."""
-    order = np.random.default_rng(0).permutation(len(queries))
-    half = len(order) // 2
-    return queries[np.sort(order[:half][:QUERIES])], queries[np.sort(order[half:][:QUERIES])]
+    calibration, test = split_queries(queries)
+    passages = [Passage(id=str(row), text=text, lang=lang) for row, (text, lang) in enumerate(zip(texts, langs))]
+    return Collection(f"real {label}", candidates, calibration, test, HnswParams(), directory, lambda: passages,
+                      source=f"{name} {text_variant} embeddings of the default model (engine eval's cache)")
