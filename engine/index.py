@@ -36,6 +36,8 @@ GRAPH = "graph.hnsw"
 VECTORS = "vectors.npy"
 METADATA = "meta.sqlite"
 DATA_FILES = (GRAPH, VECTORS, METADATA)
+INSERT_ORDER_SEED = 0
+INSERT_CHUNK = 65_536
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ def create(path: Path, passages: list[Passage], vectors: np.ndarray, model: Mode
     _check_vectors(vectors, model.dimension, len(passages))
     with atomic_dir.writer_lock(path), atomic_dir.replace_dir(path) as temp:
         graph = _new_graph(model.dimension, params, capacity=len(passages))
-        graph.add_items(vectors, np.arange(len(passages)), num_threads=insert_threads or -1)
+        _insert(graph, vectors, np.arange(len(passages)), insert_threads)
         graph.save_index(str(temp / GRAPH))
         np.save(temp / VECTORS, vectors.astype(np.float32, copy=False))
         metadata.create(temp / METADATA)
@@ -198,7 +200,7 @@ def add(index: Index, passages: list[Passage], vectors: np.ndarray, insert_threa
     first = index.manifest["next_label"]
     with _updating(index) as temp:
         graph = _load_graph_copy(index, capacity=first + len(passages))
-        graph.add_items(vectors, np.arange(first, first + len(passages)), num_threads=insert_threads or -1)
+        _insert(graph, vectors, np.arange(first, first + len(passages)), insert_threads)
         graph.save_index(str(temp / GRAPH))
         np.save(temp / VECTORS, np.concatenate([index.vectors, vectors.astype(np.float32)]))
         shutil.copyfile(index.path / METADATA, temp / METADATA)
@@ -237,6 +239,17 @@ def _updating(index: Index):
                               "open it again and retry")
         with atomic_dir.replace_dir(index.path) as temp:
             yield temp
+
+
+def _insert(graph: hnswlib.Index, vectors: np.ndarray, labels: np.ndarray, threads: int) -> None:
+    """Insert rows in a seeded random order, INSERT_CHUNK rows per call. hnswlib builds a markedly
+    worse graph when near neighbours arrive together, as a corpus's passages do (one document, one
+    language after another): on MIRACL Yoruba recall@10 at ef 256 is 0.893 from corpus order against
+    0.935-0.950 shuffled (docs/benchmarks/hnsw-graphs). Chunks bound the shuffled copy's memory."""
+    order = np.random.default_rng(INSERT_ORDER_SEED).permutation(len(labels))
+    for start in range(0, len(order), INSERT_CHUNK):
+        rows = order[start:start + INSERT_CHUNK]
+        graph.add_items(vectors[rows], labels[rows], num_threads=threads or -1)
 
 
 def _new_graph(dimension: int, params: HnswParams, capacity: int) -> hnswlib.Index:

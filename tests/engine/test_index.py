@@ -38,6 +38,16 @@ def test_reopened_index_gives_identical_results(small_index):
     np.testing.assert_array_equal(stored, vectors)
 
 
+def test_graph_holds_each_label_with_its_own_vector_in_chunked_shuffled_insertion(tmp_path, monkeypatch):
+    monkeypatch.setattr(index_dir, "INSERT_CHUNK", 64)  # several chunks, and a short last one
+    vectors = random_unit_vectors(300, 16, seed=5)
+    index = index_dir.create(tmp_path / "index", make_passages(300), vectors, model_info(16))
+    np.testing.assert_allclose(np.array(index.graph.get_items(list(range(300)))), vectors, atol=1e-6)
+    updated = index_dir.add(index, make_passages(100, start=300), random_unit_vectors(100, 16, seed=6))
+    np.testing.assert_allclose(np.array(updated.graph.get_items(list(range(300, 400)))),
+                               random_unit_vectors(100, 16, seed=6), atol=1e-6)
+
+
 def test_add_appends_and_grows_the_graph(small_index):
     index, _, _ = small_index
     extra_vectors = random_unit_vectors(150, 16, seed=2)
