@@ -23,7 +23,7 @@ from pathlib import Path
 import hnswlib
 import numpy as np
 
-from engine import atomic_dir, metadata
+from engine import atomic_dir, graph_layout, metadata
 from engine.corpus import Passage
 from engine.errors import EngineError
 from engine.hashing import sha256_file
@@ -133,7 +133,7 @@ def create(path: Path, passages: list[Passage], vectors: np.ndarray, model: Mode
     with atomic_dir.writer_lock(path), atomic_dir.replace_dir(path) as temp:
         graph = _new_graph(model.dimension, params, capacity=len(passages))
         _insert(graph, vectors, np.arange(len(passages)), insert_threads)
-        graph.save_index(str(temp / GRAPH))
+        _save_graph(graph, temp / GRAPH)
         np.save(temp / VECTORS, vectors.astype(np.float32, copy=False))
         metadata.create(temp / METADATA)
         metadata.insert(temp / METADATA, passages, first_label=0)
@@ -201,7 +201,7 @@ def add(index: Index, passages: list[Passage], vectors: np.ndarray, insert_threa
     with _updating(index) as temp:
         graph = _load_graph_copy(index, capacity=first + len(passages))
         _insert(graph, vectors, np.arange(first, first + len(passages)), insert_threads)
-        graph.save_index(str(temp / GRAPH))
+        _save_graph(graph, temp / GRAPH)
         np.save(temp / VECTORS, np.concatenate([index.vectors, vectors.astype(np.float32)]))
         shutil.copyfile(index.path / METADATA, temp / METADATA)
         metadata.insert(temp / METADATA, passages, first_label=first)
@@ -250,6 +250,12 @@ def _insert(graph: hnswlib.Index, vectors: np.ndarray, labels: np.ndarray, threa
     for start in range(0, len(order), INSERT_CHUNK):
         rows = order[start:start + INSERT_CHUNK]
         graph.add_items(vectors[rows], labels[rows], num_threads=threads or -1)
+
+
+def _save_graph(graph: hnswlib.Index, path: Path) -> None:
+    """Save with the nodes laid out in label order (engine.graph_layout says why)."""
+    graph.save_index(str(path))
+    graph_layout.order_by_label(path)
 
 
 def _new_graph(dimension: int, params: HnswParams, capacity: int) -> hnswlib.Index:
