@@ -3,7 +3,7 @@ hnswlib and faiss HNSW on ENGINE_BENCH_SCALE_VECTORS clustered synthetic vectors
 benchmarks.conftest.unit_vectors), at the ef that gives each system recall@10 >= 0.90, 0.93, 0.95, 0.97 and 0.99
 against exact search (benchmarks/ef_calibration.py; systems in benchmarks/ann_systems.py).
 
-Run (full size: 10 min 42 s on the 2-core VM with three recall targets, 2026-11-27; ~8 GB of memory at
+Run (full size: 11 min 19 s on the 2-core VM, 2026-11-27; ~8 GB of memory at
 the peak; the engine's 3.3 GB index dir stays in pytest's temp dir, the others' files are removed):
   ENGINE_BENCH_SCALE_VECTORS=1000000 .venv/bin/python -m pytest benchmarks/test_scale.py \
       --benchmark-enable --benchmark-group-by=group --benchmark-json=scale.json
