@@ -235,7 +235,7 @@ class Collection:
         if key not in self.built:
             own, engine = self.index(name), self.index("engine")
             own.system.close()
-            raw = HnswlibSystem(engine.system.path)
+            raw = HnswlibSystem(Path(tempfile.mkdtemp(prefix="hnswlib-raw-", dir=self.directory)))  # saves nothing
             raw.load_graph(engine.system.path / GRAPH, self.vectors.shape[1])
             self.built[key] = Built(raw, own.bytes_per_vector, own.index_bytes)
         return self.built[key]

@@ -1,9 +1,10 @@
 """Why faiss HNSW reaches a recall in less time than hnswlib on some collections: its graph, the
-order rows are inserted in, or its search code? Builds hnswlib graphs from the rows in collection
-order and shuffled, and faiss's, with the same M and ef_construction; copies the shuffled hnswlib
-graph into a faiss IndexHNSWFlat; searches all four at each ef: recall@10 against exact search,
-distance computations per query (faiss's counter), time per query (one thread, rounds interleaved
-so drift hits every system alike); then the level-0 out-degree of faiss's and the copied graph.
+order rows are inserted in, its memory layout or its search code? Builds hnswlib graphs from the
+rows in collection order and shuffled (also searched renumbered by label, as the engine saves it),
+and faiss's, with the same M and ef_construction; copies the shuffled hnswlib graph into a faiss
+IndexHNSWFlat; searches all five at each ef: recall@10 against exact search, distance
+computations per query (faiss's counter), time per query (one thread, rounds interleaved so drift
+hits every system alike); then the level-0 out-degree of faiss's and the copied graph.
 
   ENGINE_DATA_DIR=... OMP_NUM_THREADS=1 python -m benchmarks.hnsw_graph_study xquad-r --ef 10,16,32,64
   ... python -m benchmarks.hnsw_graph_study miracl-yo --ef 64,128,256,512
@@ -18,6 +19,7 @@ import argparse
 import struct
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import faiss
 import hnswlib
@@ -25,6 +27,7 @@ import numpy as np
 
 from benchmarks.conftest import exact_top, recall_at_k
 from benchmarks.real_collections import COLLECTIONS, load_embeddings, split_queries
+from engine import graph_layout
 
 K = 10
 ROUNDS = 7
@@ -46,11 +49,11 @@ def read_hnswlib_graph(path: str) -> HnswlibGraph:
     one fixed-size level-0 block per element (link count, links, vector, label), then per element
     its upper levels' link blocks."""
     raw = open(path, "rb").read()
-    offset_level0, _, count, element_size, label_offset, _ = struct.unpack_from("<6Q", raw, 0)
-    max_level, entry_point = struct.unpack_from("<iI", raw, 48)
-    max_links, max_links0, _ = struct.unpack_from("<3Q", raw, 56)
-    position = 56 + 3 * 8 + 8 + 8  # then the level multiplier (double) and ef_construction
-    blocks = np.frombuffer(raw, dtype=np.uint8, count=count * element_size, offset=position).reshape(count, element_size)
+    (offset_level0, _, count, element_size, label_offset, _, max_level, entry_point,
+     max_links, max_links0, _, _, _) = graph_layout.HEADER.unpack_from(raw, 0)
+    position = graph_layout.HEADER.size
+    blocks = np.frombuffer(raw, dtype=np.uint8, count=count * element_size, offset=position)
+    blocks = blocks.reshape(count, element_size)
     position += count * element_size
     level0 = blocks[:, offset_level0:offset_level0 + 4 * (max_links0 + 1)].copy().view(np.uint32)
     labels = blocks[:, label_offset:label_offset + 8].copy().view(np.uint64).ravel().astype(np.int64)
@@ -107,8 +110,9 @@ def _hnswlib_graph(vectors: np.ndarray, M: int, ef_construction: int, order: np.
 
 def searchers(vectors: np.ndarray, M: int, ef_construction: int, work_dir: str) -> dict:
     """name -> (set_ef, search(queries) -> labels, faiss index or None). hnswlib builds twice: from the
-    rows in collection order and in a seeded random order (as engine.index inserts); faiss from
-    collection order; then faiss's search on hnswlib's shuffled graph."""
+    rows in collection order and in a seeded random order; the shuffled graph is also searched as the
+    engine saves it, renumbered by label (engine.graph_layout); faiss builds from collection order
+    and also searches a copy of hnswlib's shuffled graph."""
     n, dimension = vectors.shape
     in_order = _hnswlib_graph(vectors, M, ef_construction, np.arange(n))
     shuffled = _hnswlib_graph(vectors, M, ef_construction, np.random.default_rng(0).permutation(n))
@@ -119,6 +123,9 @@ def searchers(vectors: np.ndarray, M: int, ef_construction: int, work_dir: str) 
     shuffled.save_index(path)
     copied = read_hnswlib_graph(path)
     transplant = faiss_index_on(copied, vectors, M)
+    graph_layout.order_by_label(Path(path))
+    relaid = hnswlib.Index(space="ip", dim=dimension)
+    relaid.load_index(path)
 
     def hnswlib_system(graph):
         return graph.set_ef, lambda q: graph.knn_query(q, k=K, num_threads=1)[0].astype(np.int64), None
@@ -129,6 +136,7 @@ def searchers(vectors: np.ndarray, M: int, ef_construction: int, work_dir: str) 
     return {
         "hnswlib, collection order": hnswlib_system(in_order),
         "hnswlib, shuffled": hnswlib_system(shuffled),
+        "hnswlib, shuffled, label order": hnswlib_system(relaid),
         "faiss": (faiss_ef(own), lambda q: own.search(q, K)[1], own),
         "faiss on hnswlib's shuffled": (faiss_ef(transplant), lambda q: copied.labels[transplant.search(q, K)[1]],
                                         transplant),
@@ -168,8 +176,9 @@ def main(argv=None) -> None:
                 rows[system][2].append(time.perf_counter() - start)
         baseline = np.median(rows["hnswlib, shuffled"][2])
         for system, (recall, distances, times) in rows.items():
-            print(f"ef={ef:4d}  {system:28s} recall@10 {recall:.4f}  distances/query {distances:7.1f}  "
-                  f"{np.median(times) / len(test) * 1e6:8.1f} µs/query  time ÷ hnswlib shuffled {np.median(times) / baseline:.3f}")
+            median = np.median(times)
+            print(f"ef={ef:4d}  {system:30s} recall@10 {recall:.4f}  distances/query {distances:7.1f}  "
+                  f"{median / len(test) * 1e6:8.1f} µs/query  time ÷ hnswlib shuffled {median / baseline:.3f}")
     for system, (_, _, index) in systems.items():
         if index is not None:
             degree = level0_degree(index)

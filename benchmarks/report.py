@@ -165,7 +165,8 @@ def recall_collections(rows: list[Row]) -> dict[str, list[Row]]:
 
 def time_at_recall(points: list[tuple[float, float]], recall: float) -> float | None:
     """Seconds per query at `recall`, linear between the two measured (recall, seconds) points around
-    it; the fastest point's time when every point is above it (an upper bound); None when none reach it."""
+    it; the lowest-recall point's time when every point is above it (an upper bound: `equal_recall_targets`
+    says so in its note); None when none reach it."""
     points = sorted(points)
     if not points or points[-1][0] < recall:
         return None
@@ -182,17 +183,22 @@ def equal_recall_targets(collection: str, members: list[Row]) -> list[Target]:
     calibrated on other queries up a coarse ef ladder, and each builds its own graph, so at one
     calibration target the systems can land at quite different recall; comparing each system's time
     interpolated to the same recall takes that out."""
-    times = {}
-    for system in {row.system for row in members}:
-        points = [(row.extra["recall@10"], row.median_s / row.items_per_call) for row in members if row.system == system]
+    times, bounds = {}, []
+    for system in sorted({row.system for row in members}):
+        points = [(row.extra["recall@10"], row.median_s / row.items_per_call)
+                  for row in members if row.system == system]
         times[system] = time_at_recall(points, TARGET_RECALL)
+        if min(recall for recall, _ in points) > TARGET_RECALL:
+            bounds.append(system)
     found = []
     for peer, label, limit in (("hnswlib-raw", "raw hnswlib", 1.10), ("faiss-hnsw", "faiss HNSW", 1.0)):
         if ENGINE not in times or peer not in times:
             continue
         ours, theirs = times[ENGINE], times[peer]
         measured = ours / theirs if ours is not None and theirs is not None else None
-        note = f"per query: engine {_number(ours and ours * 1e6, '{:.1f}')} µs, {peer} {_number(theirs and theirs * 1e6, '{:.1f}')} µs"
+        note = f"per query: engine {_microseconds(ours)}, {peer} {_microseconds(theirs)}"
+        note += "".join(f"; {system}: an upper bound (its lowest timed recall is above {TARGET_RECALL})"
+                        for system in bounds if system in (ENGINE, peer))
         found.append(Target(f"search layer at recall@10 = {TARGET_RECALL} (interpolated), time engine ÷ {label}",
                             measured, limit, True, collection, note))
     return found
@@ -258,6 +264,10 @@ def write_report(paths: list[Path], out_dir: Path) -> list[Path]:
     report = out_dir / "report.md"
     report.write_text("\n".join(lines), encoding="utf-8")
     return [report, *plots]
+
+
+def _microseconds(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1e6:.1f} µs"
 
 
 def _number(value, pattern: str) -> str:

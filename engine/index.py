@@ -133,7 +133,9 @@ def create(path: Path, passages: list[Passage], vectors: np.ndarray, model: Mode
     with atomic_dir.writer_lock(path), atomic_dir.replace_dir(path) as temp:
         graph = _new_graph(model.dimension, params, capacity=len(passages))
         _insert(graph, vectors, np.arange(len(passages)), insert_threads)
-        _save_graph(graph, temp / GRAPH)
+        graph.save_index(str(temp / GRAPH))
+        del graph  # the layout pass below reads the file: free the in-memory copy first
+        graph_layout.order_by_label(temp / GRAPH)
         np.save(temp / VECTORS, vectors.astype(np.float32, copy=False))
         metadata.create(temp / METADATA)
         metadata.insert(temp / METADATA, passages, first_label=0)
@@ -201,7 +203,9 @@ def add(index: Index, passages: list[Passage], vectors: np.ndarray, insert_threa
     with _updating(index) as temp:
         graph = _load_graph_copy(index, capacity=first + len(passages))
         _insert(graph, vectors, np.arange(first, first + len(passages)), insert_threads)
-        _save_graph(graph, temp / GRAPH)
+        graph.save_index(str(temp / GRAPH))
+        del graph
+        graph_layout.order_by_label(temp / GRAPH)
         np.save(temp / VECTORS, np.concatenate([index.vectors, vectors.astype(np.float32)]))
         shutil.copyfile(index.path / METADATA, temp / METADATA)
         metadata.insert(temp / METADATA, passages, first_label=first)
@@ -242,20 +246,16 @@ def _updating(index: Index):
 
 
 def _insert(graph: hnswlib.Index, vectors: np.ndarray, labels: np.ndarray, threads: int) -> None:
-    """Insert rows in a seeded random order, INSERT_CHUNK rows per call. hnswlib builds a markedly
-    worse graph when near neighbours arrive together, as a corpus's passages do (one document, one
-    language after another): on MIRACL Yoruba recall@10 at ef 256 is 0.893 from corpus order against
-    0.935-0.950 shuffled (docs/benchmarks/hnsw-graphs). Chunks bound the shuffled copy's memory."""
+    """Insert rows in a seeded random order, INSERT_CHUNK rows per call (chunks bound the shuffled
+    copy's memory; with several threads the graph still varies from build to build). hnswlib builds
+    a markedly worse graph when near neighbours arrive together, as a corpus's passages do (one
+    document, one language after another): on MIRACL Yoruba recall@10 at ef 256 is 0.878-0.893 from
+    corpus order against 0.935-0.950 shuffled (docs/benchmarks/hnsw-graphs). engine.graph_layout
+    then renumbers the saved graph by label, for memory locality."""
     order = np.random.default_rng(INSERT_ORDER_SEED).permutation(len(labels))
     for start in range(0, len(order), INSERT_CHUNK):
         rows = order[start:start + INSERT_CHUNK]
         graph.add_items(vectors[rows], labels[rows], num_threads=threads or -1)
-
-
-def _save_graph(graph: hnswlib.Index, path: Path) -> None:
-    """Save with the nodes laid out in label order (engine.graph_layout says why)."""
-    graph.save_index(str(path))
-    graph_layout.order_by_label(path)
 
 
 def _new_graph(dimension: int, params: HnswParams, capacity: int) -> hnswlib.Index:

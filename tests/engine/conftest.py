@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from engine import index as index_dir
+from engine import graph_layout, index as index_dir
 from engine.corpus import Passage
 from engine.index import HnswParams, ModelInfo
 
@@ -41,3 +41,12 @@ def tiny_bundle(tiny_model_dir, tmp_path_factory):
     from export.bundle_writer import export_bundle
 
     return export_bundle(tiny_model_dir, tmp_path_factory.mktemp("bundles") / "tiny", quantize=("int8",), quiet=True)
+
+
+def file_labels(path):
+    """The label of each node, in node order, read from an hnswlib index file."""
+    raw = path.read_bytes()
+    fields = graph_layout.HEADER.unpack_from(raw, 0)
+    count, block_size, label_offset = fields[2], fields[3], fields[4]
+    return [int.from_bytes(raw[graph_layout.HEADER.size + node * block_size + label_offset:][:8], "little")
+            for node in range(count)]

@@ -13,7 +13,7 @@ from engine.errors import EngineError
 from engine.index import HnswParams, open_index
 from engine.search import Searcher
 
-from tests.engine.conftest import make_passages, model_info, random_unit_vectors
+from tests.engine.conftest import file_labels, make_passages, model_info, random_unit_vectors
 
 
 def test_manifest_records_model_params_count_and_checksums(small_index):
@@ -43,9 +43,11 @@ def test_graph_holds_each_label_with_its_own_vector_in_chunked_shuffled_insertio
     vectors = random_unit_vectors(300, 16, seed=5)
     index = index_dir.create(tmp_path / "index", make_passages(300), vectors, model_info(16))
     np.testing.assert_allclose(np.array(index.graph.get_items(list(range(300)))), vectors, atol=1e-6)
+    assert file_labels(index.path / "graph.hnsw") == list(range(300))  # laid out in label order
     updated = index_dir.add(index, make_passages(100, start=300), random_unit_vectors(100, 16, seed=6))
     np.testing.assert_allclose(np.array(updated.graph.get_items(list(range(300, 400)))),
                                random_unit_vectors(100, 16, seed=6), atol=1e-6)
+    assert file_labels(updated.path / "graph.hnsw") == list(range(400))
 
 
 def test_add_appends_and_grows_the_graph(small_index):
