@@ -112,9 +112,10 @@ class Searcher:
         if ef is not None and (not isinstance(ef, int) or ef < 1):
             raise EngineError(f"ef must be a positive integer, got {ef!r}")
         if allowed is not None and len(allowed) <= self.exact_filter_limit:
-            labels, scores = self._exact(vectors, allowed, k)
-            return self._results(labels, scores, False, with_text)
-        return self._approximate(vectors, k, ef, allowed, rescore, with_text)
+            labels, values, values_are_distances = *self._exact(vectors, allowed, k), False
+        else:
+            labels, values, values_are_distances = self._approximate(vectors, k, ef, allowed, rescore)
+        return self._results(labels, values, values_are_distances, with_text)
 
     def _check_queries(self, vectors: np.ndarray) -> np.ndarray:
         if (type(vectors) is np.ndarray and vectors.dtype == np.float32 and vectors.ndim == 2
@@ -145,7 +146,8 @@ class Searcher:
         positions, best = kernels.top_k(scores, k)
         return allowed[positions], best
 
-    def _approximate(self, vectors, k, ef, allowed, rescore, with_text):
+    def _approximate(self, vectors, k, ef, allowed, rescore):
+        """Labels and, per the flag, scores or hnswlib's distances (1 - score: converted when read)."""
         fetch = min(k * 4, self._count) if rescore else k
         ef = max(ef or self._default_ef, fetch)
         mask = None
@@ -167,8 +169,8 @@ class Searcher:
         if rescore:
             scores = kernels.score_candidates(self.index.vectors, vectors, labels)
             positions, best = kernels.top_k(scores, k)
-            return self._results(np.take_along_axis(labels, positions, axis=1), best, False, with_text)
-        return self._results(labels, distances, True, with_text)
+            return np.take_along_axis(labels, positions, axis=1), best, False
+        return labels, distances, True
 
     def _results(self, labels, values, values_are_distances, with_text) -> SearchResults:
         details = None
