@@ -37,7 +37,7 @@ def collect(out_dir: Path) -> dict:
         if match and figures.get("benchmarks"):
             configs.setdefault(match["config"], {"seeds": {}})["seeds"][match["seed"]] = figures
     for config in configs.values():
-        config["mean"], config["half_range"] = _summarise(list(config["seeds"].values()))
+        config["mean"], config["half_range"], config["seed_count"] = _summarise(list(config["seeds"].values()))
     return {"machine": machine(), "budget": _budget(out_dir), "eval_variant": variant, "configurations": configs}
 
 
@@ -126,18 +126,19 @@ def _benchmark_figures(report: dict) -> dict:
     return flat
 
 
-def _summarise(seed_figures: list[dict]) -> tuple[dict, dict]:
-    """Mean and half range over seeds of every figure."""
+def _summarise(seed_figures: list[dict]) -> tuple[dict, dict, dict]:
+    """Mean, half range and number of seeds of every figure (a benchmark may be run for fewer seeds)."""
     by_name: dict[tuple, list[float]] = {}
     for figures in seed_figures:
         for benchmark, values in figures["benchmarks"].items():
             for name, value in values.items():
                 by_name.setdefault((benchmark, name), []).append(value)
-    mean, half_range = {}, {}
+    mean, half_range, count = {}, {}, {}
     for (benchmark, name), values in by_name.items():
         mean.setdefault(benchmark, {})[name] = float(np.mean(values))
         half_range.setdefault(benchmark, {})[name] = float((max(values) - min(values)) / 2)
-    return mean, half_range
+        count.setdefault(benchmark, {})[name] = len(values)
+    return mean, half_range, count
 
 
 def _budget(out_dir: Path) -> dict | None:
@@ -172,7 +173,8 @@ def markdown(results: dict) -> str:
         lines += ["Budget (every configuration): " + ", ".join(f"{key} {value}" for key, value in
                                                               results["budget"].items()), ""]
     lines += [f"Every model evaluated as its {results['eval_variant']} bundle. "
-              "Several seeds: mean ± half the range over seeds.", "",
+              "Several seeds: mean ± half the range over seeds; `(1 seed)`: a benchmark run for fewer "
+              "of the configuration's seeds.", "",
               "## Headline figures", "", *_table(configs, HEADLINE, with_runs=results["eval_variant"]), ""]
     if "base" in configs:
         lines += ["## Difference to the base model", "", *_table(configs, HEADLINE, against=configs["base"]), ""]
@@ -212,5 +214,8 @@ def _cell(config: dict, benchmark: str, figure: str, against: dict | None) -> st
     if against is not None:
         base = against["mean"].get(benchmark, {}).get(figure)
         return "-" if base is None else f"{value - base:+.{digits}f}"
+    seeds = config["seed_count"][benchmark][figure]
+    if seeds < len(config["seeds"]):
+        return f"{value:.{digits}f} ({seeds} seed{'s' if seeds > 1 else ''})"
     spread = config["half_range"][benchmark][figure]
-    return f"{value:.{digits}f}" + (f" ±{spread:.{digits}f}" if len(config["seeds"]) > 1 else "")
+    return f"{value:.{digits}f}" + (f" ±{spread:.{digits}f}" if seeds > 1 else "")

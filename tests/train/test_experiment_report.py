@@ -1,0 +1,25 @@
+import json
+
+from train.experiment_report import collect, markdown
+
+
+def write_eval(run_dir, benchmark, mono_map):
+    report = {"languages": ["en"],
+              "settings": {"mono": {"macro": {"map": mono_map}, "pools": {"en": {"map": mono_map, "queries": 3}}}}}
+    (run_dir / "eval").mkdir(parents=True, exist_ok=True)
+    (run_dir / "eval" / f"{benchmark}.json").write_text(json.dumps(report), encoding="utf-8")
+
+
+def test_seeds_are_summarised_per_figure_and_a_figure_from_fewer_seeds_says_so(tmp_path):
+    write_eval(tmp_path / "runs" / "hybrid-s0", "xquad-r", 0.70)
+    write_eval(tmp_path / "runs" / "hybrid-s1", "xquad-r", 0.60)
+    write_eval(tmp_path / "runs" / "hybrid-s0", "mlqa-r", 0.50)  # evaluated for seed 0 only
+
+    hybrid = collect(tmp_path)["configurations"]["hybrid"]
+    assert abs(hybrid["mean"]["xquad-r"]["mono/map"] - 0.65) < 1e-12
+    assert abs(hybrid["half_range"]["xquad-r"]["mono/map"] - 0.05) < 1e-12
+    assert hybrid["seed_count"] == {"xquad-r": {"mono/map": 2, "mono/en/map": 2},
+                                    "mlqa-r": {"mono/map": 1, "mono/en/map": 1}}
+
+    row = next(line for line in markdown(collect(tmp_path)).splitlines() if line.startswith("| hybrid | 2 |"))
+    assert "0.650 ±0.050" in row and "0.500 (1 seed)" in row
