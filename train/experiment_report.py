@@ -16,10 +16,12 @@ from engine.bundle import MANIFEST_NAME
 from engine.machine import machine
 from train.experiment import SETTINGS_FILE
 
-# Languages the long-tail table shows: MIRACL-subset nDCG@10 per language, and XQuAD-R cross-lingual
-# mAP per query language (el, ru, th, tr: in no MLQA-R pair, only in NTREX sentences).
+# Languages the long-tail table shows: MIRACL-subset nDCG@10 per language, and XQuAD-R and MLQA-R
+# cross-lingual mAP per query language (el, ru, th, tr: in no MLQA-R pair, only in NTREX sentences;
+# hi is MLQA-R's one long-tail language).
 LONG_TAIL_MIRACL = ("yo", "sw", "te", "bn", "th", "hi")
 LONG_TAIL_XQUAD = ("th", "hi", "el", "ru", "tr")
+LONG_TAIL_MLQA = ("hi",)
 RUN_NAME = re.compile(r"^(?P<config>.+)-s(?P<seed>\d+)$")
 
 
@@ -162,7 +164,8 @@ HEADLINE = (
     ("MIRACL-subset nDCG@10", "miracl-subset", "mono/ndcg@10"), ("R@100", "miracl-subset", "mono/recall@100"),
 )
 LONG_TAIL = (*((f"MIRACL-subset {lang}", "miracl-subset", f"mono/{lang}/ndcg@10") for lang in LONG_TAIL_MIRACL),
-             *((f"XQuAD-R cross {lang}", "xquad-r", f"cross/{lang}/map") for lang in LONG_TAIL_XQUAD))
+             *((f"XQuAD-R cross {lang}", "xquad-r", f"cross/{lang}/map") for lang in LONG_TAIL_XQUAD),
+             *((f"MLQA-R cross {lang}", "mlqa-r", f"cross/{lang}/map") for lang in LONG_TAIL_MLQA))
 
 
 def markdown(results: dict) -> str:
@@ -178,7 +181,8 @@ def markdown(results: dict) -> str:
               "## Headline figures", "", *_table(configs, HEADLINE, with_runs=results["eval_variant"]), ""]
     if "base" in configs:
         lines += ["## Difference to the base model", "", *_table(configs, HEADLINE, against=configs["base"]), ""]
-    lines += ["## Long-tail languages (MIRACL-subset nDCG@10; XQuAD-R cross-lingual mAP by query language)", "",
+    lines += ["## Long-tail languages (MIRACL-subset nDCG@10; XQuAD-R and MLQA-R cross-lingual mAP by "
+              "query language)", "",
               *_table(configs, LONG_TAIL), ""]
     return "\n".join(lines)
 
