@@ -24,19 +24,21 @@ def top_hit_outcomes(run_path: Path, qrels_path: Path) -> Counter:
     """Count each question's outcome: its best-ranked candidate in its own language against its answers."""
     answers: dict[str, set[str]] = defaultdict(set)
     for number, fields in _rows(qrels_path, 4):
+        if not fields[3].lstrip("-").isdigit():
+            raise EngineError(f"{qrels_path}, line {number}: relevance {fields[3]!r} is not an integer")
         if int(fields[3]) > 0:
             answers[fields[0]].add(_check_id(fields[2], qrels_path, number))
     top_hit: dict[str, str] = {}
     for number, fields in _rows(run_path, 6):
         query, candidate = fields[0], _check_id(fields[2], run_path, number)
-        if query not in top_hit and _lang(candidate) == query.split("/")[0]:
+        if query not in top_hit and _lang(candidate) == _lang(query):
             top_hit[query] = candidate
     outcomes = Counter()
     for query, relevant in answers.items():
-        own = {candidate for candidate in relevant if _lang(candidate) == query.split("/")[0]}
-        hit = top_hit.get(query)
+        own = {candidate for candidate in relevant if _lang(candidate) == _lang(query)}
         if not own:
             continue  # a question asked in a language without its answer has no monolingual outcome
+        hit = top_hit.get(query)
         if hit is None:
             outcomes["no same-language hit"] += 1
         elif hit in own:
@@ -72,8 +74,9 @@ def _check_id(candidate: str, path: Path, number: int) -> str:
     return candidate
 
 
-def _lang(candidate: str) -> str:
-    return candidate.split("/")[0]
+def _lang(text_id: str) -> str:
+    """Query and candidate ids both start with their language: `<lang>/...`."""
+    return text_id.split("/")[0]
 
 
 def _paragraph(candidate: str) -> tuple[str, str]:

@@ -57,3 +57,9 @@ def test_a_dir_without_eval_files_is_refused(tmp_path, capsys):
 def test_malformed_run_files_name_the_line(tmp_path, run, message):
     with pytest.raises(EngineError, match=message):
         top_hit_outcomes(*eval_out_files(write_out_dir(tmp_path / "bad", run=run)))
+
+
+def test_a_non_integer_relevance_names_the_qrels_line(tmp_path):
+    with pytest.raises(EngineError, match="line 2: relevance 'high' is not an integer"):
+        qrels = "en/q1 0 en/p0s1 1\nen/q2 0 en/p0s0 high\n"
+        top_hit_outcomes(*eval_out_files(write_out_dir(tmp_path / "bad", qrels=qrels)))
