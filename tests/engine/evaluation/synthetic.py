@@ -4,6 +4,10 @@ import numpy as np
 
 from engine.evaluation.data import Judgement, LanguagePart, assemble
 
+# Scores of unit vectors lie in [-1, 1]; a float32 dot product summed in another order (another CPU's
+# SIMD width) differs by a few 1e-8, so compare scores with this absolute tolerance.
+FLOAT32_SCORE_TOLERANCE = 1e-6
+
 
 def random_benchmark(seed: int, languages=("en", "de", "sw"), queries=12, candidates=40, dimension=8,
                      graded=False, parallel=True):
