@@ -217,12 +217,13 @@ def _register_subcommands():
 
     main.add_command(eval_command, "eval")
     try:
-        from train.cli import build_pairs_command, experiment_command, train_command
+        from train.cli import build_pairs_command, experiment_command, merge_command, train_command
     except ImportError:  # the train extra is not installed: serving still works
         return
     main.add_command(train_command, "train")
     main.add_command(build_pairs_command, "build-training-pairs")
     main.add_command(experiment_command, "experiment")
+    main.add_command(merge_command, "merge")
 
 
 _register_subcommands()

@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +52,23 @@ def tiny_model_dir(tmp_path_factory):
     pytest.importorskip("torch")
     pytest.importorskip("transformers")
     return build_tiny_model_dir(tmp_path_factory.mktemp("tiny-model"))
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tiny_model_dir, tmp_path_factory):
+    """The tiny random BERT exported by the project's own exporter (fp32 + int8)."""
+    from export.bundle_writer import export_bundle
+
+    return export_bundle(tiny_model_dir, tmp_path_factory.mktemp("bundles") / "tiny", quantize=("int8",), quiet=True)
+
+
+@pytest.fixture
+def shared_data(monkeypatch):
+    """The shared evaluation data: ENGINE_DATA_DIR, else ../shared/data beside the repository."""
+    if os.environ.get("ENGINE_DATA_DIR"):
+        return Path(os.environ["ENGINE_DATA_DIR"])
+    candidate = Path(__file__).resolve().parents[2] / "shared" / "data"
+    if not candidate.is_dir():
+        pytest.skip("needs the shared evaluation data: ENGINE_DATA_DIR is unset and ../shared/data does not exist")
+    monkeypatch.setenv("ENGINE_DATA_DIR", str(candidate))
+    return candidate

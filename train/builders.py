@@ -75,15 +75,7 @@ def ntrex_cloze_pair_groups(root: Path | None = None, window: int = DEFAULT_CLOZ
     """One group per NTREX-128 sentence whose document has other sentences (inverse cloze task)."""
     if window < 1:
         raise EngineError(f"the inverse-cloze window must be at least 1 sentence, got {window}")
-    folder = (Path(root) if root is not None else data_dir()) / "ntrex128"
-    documents = _read_lines(folder / "DOCUMENT_IDS.tsv")
-    texts = {}
-    for code, lang in NTREX_LANGUAGES.items():
-        name = "newstest2019-src.eng.txt" if code == "eng" else f"newstest2019-ref.{code}.txt"
-        texts[lang] = _read_lines(folder / name)
-        if len(texts[lang]) != len(documents):
-            raise EngineError(f"{folder / name} has {len(texts[lang])} lines but DOCUMENT_IDS.tsv has "
-                              f"{len(documents)}: the files must be aligned line by line")
+    documents, texts = ntrex_lines(root)
     groups = []
     for line, document in enumerate(documents):
         neighbours = [other for other in range(line - window, line + window + 1)
@@ -96,6 +88,20 @@ def ntrex_cloze_pair_groups(root: Path | None = None, window: int = DEFAULT_CLOZ
         if pairs:
             groups.append(PairGroup(f"ntrex128/{line + 1}", pairs))
     return groups
+
+
+def ntrex_lines(root: Path | None = None) -> tuple[list[str], dict[str, list[str]]]:
+    """NTREX-128's document id of each line, and each language's lines (ISO 639-1 code -> lines)."""
+    folder = (Path(root) if root is not None else data_dir()) / "ntrex128"
+    documents = _read_lines(folder / "DOCUMENT_IDS.tsv")
+    texts = {}
+    for code, lang in NTREX_LANGUAGES.items():
+        name = "newstest2019-src.eng.txt" if code == "eng" else f"newstest2019-ref.{code}.txt"
+        texts[lang] = _read_lines(folder / name)
+        if len(texts[lang]) != len(documents):
+            raise EngineError(f"{folder / name} has {len(texts[lang])} lines but DOCUMENT_IDS.tsv has "
+                              f"{len(documents)}: the files must be aligned line by line")
+    return documents, texts
 
 
 def _read_lines(path: Path) -> list[str]:

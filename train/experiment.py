@@ -4,7 +4,10 @@ Layout of an experiment dir (every stage is skipped when its output is already t
 interrupted experiment continues where it stopped, and more seeds or benchmarks can be added later):
 
     pairs/<source+source>.jsonl      training pair groups (engine build-training-pairs)
+    align/<source+source>-<split>.jsonl  translation groups of the anchored configurations
     runs/<config>-s<seed>/train/     engine train's out dir (model/, checkpoint/, log, curve)
+    runs/<config>+merge<R>-s<seed>/  model/ = (1 - R) * base + R * the run's model (train.merge), then
+                                     bundle/ and eval/ as for a run
     experiment.json                  the evaluation variant and device, fixed for the dir
     runs/<config>-s<seed>/bundle/    the export of train/model (fp32, plus the evaluated variant)
     runs/<config>-s<seed>/eval/      one engine eval JSON report per benchmark
@@ -20,17 +23,30 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from engine.errors import EngineError
+from engine.evaluation.flores import DEFAULT_LANGUAGES as ALIGN_LANGUAGES
 from train.builders import PUBLIC_PAIR_SOURCES, public_pair_groups
 from train.pairs import write_pair_groups
+from train.translation_builders import translation_groups
+from train.translations import write_translation_groups
+
+FLORES = ("flores200",)
 
 
 @dataclass(frozen=True)
 class Configuration:
-    """One batching strategy on one set of training pair sources."""
+    """One batching strategy on one set of training pair sources; anchored when it has align sources
+    (their train split for the align term, the FLORES dev split for validation)."""
 
     name: str
     batching: str
     sources: tuple[str, ...] = PUBLIC_PAIR_SOURCES
+    align_sources: tuple[str, ...] = ()
+    temperature: float | None = None    # None: the trainer's default
+    learning_rate: float | None = None  # None: the budget's
+
+    @property
+    def anchored(self) -> bool:
+        return bool(self.align_sources)
 
 
 CONFIGURATIONS = {config.name: config for config in (
@@ -40,6 +56,16 @@ CONFIGURATIONS = {config.name: config for config in (
     Configuration("hybrid", "hybrid"),
     # XQuAD-R's el, ru, th and tr occur in no MLQA-R pair, only in NTREX sentences.
     Configuration("hybrid-no-ntrex", "hybrid", ("mlqa-r",)),
+    Configuration("x-x-mono-anchored", "x-x-mono", align_sources=FLORES),
+    Configuration("x-x-anchored", "x-x", align_sources=FLORES),
+    Configuration("x-y-anchored", "x-y", align_sources=FLORES),
+    Configuration("hybrid-anchored", "hybrid", align_sources=FLORES),
+    # Ablations of the anchored hybrid recipe: the e5 family's temperature, a lower learning rate, and
+    # no MLQA-R pairs at all (MLQA-R is then a zero-shot benchmark, as in the paper).
+    Configuration("hybrid-anchored-t0.01", "hybrid", align_sources=FLORES, temperature=0.01),
+    Configuration("hybrid-anchored-lr1e-5", "hybrid", align_sources=FLORES, learning_rate=1e-5),
+    Configuration("hybrid-anchored-zero-shot", "hybrid", ("ntrex128",),
+                  align_sources=("flores200", "tatoeba", "ntrex128-bitext")),
 )}
 
 
@@ -55,6 +81,10 @@ class Budget:
     max_passage_length: int = 64
     freeze_embeddings: bool = True
     validate_every: int = 50
+    # Anchored configurations: InfoNCE divides cosines by the temperature (x20 at 0.05), the anchoring
+    # distance 2 - 2 cos doubles them, so a weight of 10 pulls about as hard as the contrastive term.
+    distill_weight: float = 10.0
+    align_batch_size: int = 16
 
 
 @dataclass(frozen=True)
@@ -79,7 +109,8 @@ class EvalSpec:
 
 
 SETTINGS_FILE = "experiment.json"
-DEFAULT_EVALS = (EvalSpec("xquad-r"), EvalSpec("mlqa-r"), EvalSpec("miracl"), EvalSpec("miracl-subset"))
+DEFAULT_EVALS = (EvalSpec("xquad-r"), EvalSpec("mlqa-r"), EvalSpec("miracl"), EvalSpec("miracl-subset"),
+                 EvalSpec("flores200"))
 
 
 @dataclass(frozen=True)
@@ -93,10 +124,14 @@ class Experiment:
     eval_variant: str = "int8"  # the bundle variant every model is evaluated as
     device: str = "cpu"         # where evaluation encodes (training uses CUDA when there is one)
     threads: int = 0
+    merge_ratios: tuple[float, ...] = ()  # also merge every run with the base model at these ratios
     quiet: bool = False
 
     def run_dir(self, config: Configuration, seed: int) -> Path:
         return self.out_dir / "runs" / f"{config.name}-s{seed}"
+
+    def merged_dir(self, config: Configuration, seed: int, ratio: float) -> Path:
+        return self.out_dir / "runs" / f"{config.name}+merge{ratio:g}-s{seed}"
 
 
 def configurations_named(names: list[str]) -> tuple[Configuration, ...]:
@@ -114,18 +149,27 @@ def run_experiment(experiment: Experiment, data_root: Path | None = None, log=pr
     _evaluate_all(experiment, _base_bundle(experiment, log), experiment.out_dir / "base", log)
     for config in experiment.configurations:
         pairs = _pairs_file(experiment.out_dir, config.sources, data_root, log)
+        align = _align_files(experiment.out_dir, config.align_sources, data_root, log) if config.anchored else None
         for seed in experiment.seeds:
             run_dir = experiment.run_dir(config, seed)
-            _train(experiment, config, seed, pairs, run_dir, log)
+            _train(experiment, config, seed, pairs, align, run_dir, log)
             _export(run_dir / "train" / "model", run_dir, f"{run_dir.name} (fine-tuned from {experiment.base_model})",
                     experiment.eval_variant, log)
             _evaluate_all(experiment, str(run_dir / "bundle"), run_dir, log)
+            for ratio in experiment.merge_ratios:
+                merged = experiment.merged_dir(config, seed, ratio)
+                _merge(experiment, run_dir / "train" / "model", merged, ratio, log)
+                _export(merged / "model", merged, f"{merged.name} ({experiment.base_model} merged with {run_dir.name})",
+                        experiment.eval_variant, log)
+                _evaluate_all(experiment, str(merged / "bundle"), merged, log)
 
 
 def _check_budget(budget: Budget) -> None:
     # The sampler and trainer check the rest; alpha is only read by hybrid runs, so check it up front.
     if not 0.0 <= budget.alpha <= 1.0:
         raise EngineError(f"alpha must be between 0 and 1, got {budget.alpha}")
+    if budget.distill_weight <= 0:
+        raise EngineError(f"the anchored configurations' distill weight must be positive, got {budget.distill_weight}")
 
 
 def _check_evaluation_settings(experiment: Experiment) -> None:
@@ -155,16 +199,35 @@ def _pairs_file(out_dir: Path, sources: tuple[str, ...], data_root: Path | None,
     return path
 
 
-def _train(experiment: Experiment, config: Configuration, seed: int, pairs: Path, run_dir: Path, log) -> None:
+def _align_files(out_dir: Path, sources: tuple[str, ...], data_root: Path | None, log) -> tuple[Path, Path]:
+    """Translation groups in ALIGN_LANGUAGES: the sources' train split, and the FLORES dev split."""
+    train_path = out_dir / "align" / f"{'+'.join(sources)}-train.jsonl"
+    dev_path = out_dir / "align" / "flores200-dev.jsonl"
+    for path, chosen, split in ((train_path, sources, "train"), (dev_path, FLORES, "dev")):
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            groups = translation_groups(chosen, data_root, list(ALIGN_LANGUAGES), split)
+            log(f"wrote {write_translation_groups(path, groups)} translation groups to {path}")
+    return train_path, dev_path
+
+
+def _train(experiment: Experiment, config: Configuration, seed: int, pairs: Path, align: tuple[Path, Path] | None,
+           run_dir: Path, log) -> None:
     from train.trainer import CHECKPOINT_DIR, LOG_FILE, TRAINER_STATE_FILE, TrainConfig, train
 
     budget = experiment.budget
+    anchoring = {}
+    if align is not None:
+        anchoring = dict(distill_weight=budget.distill_weight, align_data=align[0], align_validation_data=align[1],
+                         align_batch_size=budget.align_batch_size)
     train_config = TrainConfig(
         data=pairs, out_dir=run_dir / "train", base_model=experiment.base_model, batching=config.batching,
-        alpha=budget.alpha, batch_size=budget.batch_size, steps=budget.steps, learning_rate=budget.learning_rate,
+        alpha=budget.alpha, batch_size=budget.batch_size, steps=budget.steps,
+        learning_rate=config.learning_rate or budget.learning_rate,
+        **({} if config.temperature is None else {"temperature": config.temperature}),
         max_query_length=budget.max_query_length, max_passage_length=budget.max_passage_length,
         freeze_embeddings=budget.freeze_embeddings, validate_every=budget.validate_every,
-        checkpoint_every=budget.validate_every, seed=seed, quiet=experiment.quiet,
+        checkpoint_every=budget.validate_every, seed=seed, quiet=experiment.quiet, **anchoring,
     )
     log_file = run_dir / "train" / LOG_FILE
     if log_file.is_file():
@@ -197,6 +260,18 @@ def _base_bundle(experiment: Experiment, log) -> str:
     _export(resolve_base_model(experiment.base_model, quiet=experiment.quiet), base_dir,
             f"base model {experiment.base_model}", experiment.eval_variant, log)
     return str(base_dir / "bundle")
+
+
+def _merge(experiment: Experiment, tuned: Path, merged_dir: Path, ratio: float, log) -> None:
+    from engine.bundle import MANIFEST_NAME
+    from train.merge import MERGE_RECORD, merge_models
+
+    if (merged_dir / "bundle" / MANIFEST_NAME).is_file() or (merged_dir / "model" / MERGE_RECORD).is_file():
+        return
+    log(f"{merged_dir.name}: merging with the base model")
+    started = time.perf_counter()
+    merge_models(experiment.base_model, tuned, ratio, merged_dir / "model", quiet=experiment.quiet)
+    _record_stage(merged_dir, "merge", time.perf_counter() - started, ratio=ratio)
 
 
 def _export(model_dir: Path, run_dir: Path, source: str, variant: str, log) -> None:

@@ -5,7 +5,11 @@ Writes into `out_dir`:
   that `export.bundle_writer.export_bundle` takes as it is;
 - `checkpoint/`: the latest state, the same HF model dir plus `trainer_state.pt` (optimizer,
   scheduler, step, sampler and RNG state, history) to resume from;
-- `training_log.json` and `training_curve.png`.
+- `training_log.json` and `training_curve.png` (every loss term apart).
+
+With `distill_weight` > 0 the loss adds the anchoring terms of train.anchoring against a frozen
+teacher (the base model's bundle), whose embeddings of every text the run will see are computed
+before the first step.
 """
 
 from __future__ import annotations
@@ -21,12 +25,15 @@ import torch
 
 from engine.atomic_dir import replace_dir
 from engine.errors import EngineError
+from train.anchoring import AlignSampler, anchor_distance, total_loss
 from train.base_models import resolve_base_model
 from train.dual_encoder import DualEncoder
 from train.loss import DEFAULT_TEMPERATURE, info_nce_loss
 from train.pairs import PairGroup, read_pair_groups
 from train.samplers import BatchSampler, TrainingPair
+from train.teacher import Teacher, teacher_bundle
 from train.training_report import plot_training_curve, write_training_log
+from train.translations import read_translation_groups
 
 MODEL_DIR = "model"
 CHECKPOINT_DIR = "checkpoint"
@@ -60,6 +67,14 @@ class TrainConfig:
     validate_every: int = 50
     patience: int = 3
     checkpoint_every: int = 50
+    # Anchoring (train.anchoring): 0 trains on the contrastive loss alone.
+    distill_weight: float = 0.0
+    align_data: Path | None = None             # translation groups (train.translations) for the align term
+    align_validation_data: Path | None = None  # translation groups whose align loss joins validation
+    align_batch_size: int = 16
+    align_languages: list[str] | None = None   # translations in these languages only (default: all)
+    source_language: str = "en"                # the teacher embeds this side of each translation pair
+    teacher: str | None = None                 # bundle dir or `default`; default: the base model's bundle
     resume: bool = False
     seed: int = 0
     quiet: bool = False
@@ -87,8 +102,10 @@ def train(config: TrainConfig) -> TrainResult:
     encoder = DualEncoder(base, config.max_query_length, config.max_passage_length).to(device)
     if config.freeze_embeddings:
         encoder.freeze_word_embeddings()
-    sampler = BatchSampler(groups, config.batch_size, config.batching, config.alpha, config.seed, config.languages)
+    sampler = _batch_sampler(config, groups)
+    align_sampler = _align_sampler(config, config.align_data, config.seed) if config.align_data else None
     validation = _validation_batches(config, validation_groups)
+    teacher = _teacher(config, encoder, groups, validation) if config.distill_weight > 0 else None
     optimizer = torch.optim.AdamW([p for p in encoder.parameters() if p.requires_grad],
                                   lr=config.learning_rate, weight_decay=config.weight_decay)
     scheduler = _linear_warmup_schedule(optimizer, math.ceil(config.warmup_ratio * config.steps), config.steps)
@@ -99,6 +116,8 @@ def train(config: TrainConfig) -> TrainResult:
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         sampler.load_state(state["sampler"])
+        if align_sampler is not None:
+            align_sampler.load_state(state["align_sampler"])
         torch.set_rng_state(state["torch_rng"])
         progress = state["progress"]
 
@@ -106,7 +125,9 @@ def train(config: TrainConfig) -> TrainResult:
     session_start, session_base = time.perf_counter(), progress.get("wall_s", 0.0)
     while progress["step"] < config.steps and not progress["stopped_early"]:
         encoder.train()
-        loss = _batch_loss(encoder, sampler.next_batch(), config.temperature, device)
+        terms = _batch_terms(encoder, sampler.next_batch(), align_sampler and align_sampler.next_batch(), teacher,
+                             config.temperature, device)
+        loss = total_loss(terms, config.distill_weight)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(encoder.parameters(), config.max_grad_norm)
         optimizer.step()
@@ -114,14 +135,16 @@ def train(config: TrainConfig) -> TrainResult:
         optimizer.zero_grad(set_to_none=True)
         progress["step"] += 1
         step = progress["step"]
-        progress["train"].append({"step": step, "loss": loss.item(), "lr": scheduler.get_last_lr()[0]})
+        progress["train"].append({"step": step, "loss": loss.item(), "lr": scheduler.get_last_lr()[0],
+                                  **{name: term.item() for name, term in terms.items()}})
         bar.update(1)
         bar.set_postfix(loss=f"{loss.item():.4f}")
         if validation and (step % config.validate_every == 0 or step == config.steps):
-            _validate(encoder, validation, config, progress, out_dir / MODEL_DIR, device)
+            _validate(encoder, validation, teacher, config, progress, out_dir / MODEL_DIR, device)
         progress["wall_s"] = session_base + time.perf_counter() - session_start
         if step % config.checkpoint_every == 0 or step == config.steps or progress["stopped_early"]:
-            _save_checkpoint(encoder, checkpoint, optimizer, scheduler, sampler, progress)
+            _save_checkpoint(encoder, checkpoint, optimizer, scheduler, {
+                "sampler": sampler.state(), "align_sampler": align_sampler and align_sampler.state()}, progress)
     bar.close()
     if not validation:
         with replace_dir(out_dir / MODEL_DIR) as temp:
@@ -140,6 +163,12 @@ def _check_config(config: TrainConfig) -> None:
         raise EngineError(f"validation_fraction must be in [0, 1), got {config.validation_fraction}")
     if config.temperature <= 0:
         raise EngineError(f"temperature must be positive, got {config.temperature}")
+    if config.distill_weight < 0:
+        raise EngineError(f"distill weight must be 0 or more, got {config.distill_weight}")
+    if config.distill_weight == 0 and (config.align_data or config.align_validation_data or config.teacher):
+        raise EngineError("alignment data and a teacher are used by anchoring only: give a distill weight above 0")
+    if config.align_validation_data and not config.align_data:
+        raise EngineError("alignment validation data needs alignment data (--align-data) to train on")
 
 
 def _training_and_validation_groups(config: TrainConfig) -> tuple[list[PairGroup], list[PairGroup]]:
@@ -151,37 +180,100 @@ def _training_and_validation_groups(config: TrainConfig) -> tuple[list[PairGroup
     return [groups[i] for i in sorted(order[held_out:])], [groups[i] for i in sorted(order[:held_out])]
 
 
-def _validation_batches(config: TrainConfig, groups: list[PairGroup]) -> list[list[TrainingPair]]:
-    """Fixed batches drawn once, so every validation scores the same pairs."""
+def _batch_sampler(config: TrainConfig, groups: list[PairGroup], batch_size: int | None = None) -> BatchSampler:
+    return BatchSampler(groups, batch_size or config.batch_size, config.batching, config.alpha, config.seed,
+                        config.languages)
+
+
+def _align_sampler(config: TrainConfig, path: Path, seed: int) -> AlignSampler:
+    return AlignSampler(read_translation_groups(path), config.align_batch_size, config.source_language, seed,
+                        config.align_languages, what=str(path))
+
+
+ValidationBatch = tuple[list[TrainingPair], list[tuple[str, str]] | None]
+
+
+def _validation_batches(config: TrainConfig, groups: list[PairGroup]) -> list[ValidationBatch]:
+    """Fixed batches drawn once, so every validation scores the same pairs (and translation pairs)."""
     if not groups:
         return []
     try:
-        sampler = BatchSampler(groups, min(config.batch_size, len(groups)), config.batching, config.alpha,
-                               config.seed, config.languages)
+        sampler = _batch_sampler(config, groups, min(config.batch_size, len(groups)))
     except EngineError as err:
         raise EngineError(f"validation data ({len(groups)} groups): {err}") from None
-    return [sampler.next_batch() for _ in range(config.validation_batches)]
+    align = None
+    if config.align_validation_data:
+        align = _align_sampler(config, config.align_validation_data, config.seed)
+    return [(sampler.next_batch(), align and align.next_batch()) for _ in range(config.validation_batches)]
 
 
-def _batch_loss(encoder: DualEncoder, batch: list[TrainingPair], temperature: float,
-                device: torch.device) -> torch.Tensor:
+def _teacher(config: TrainConfig, encoder: DualEncoder, groups: list[PairGroup],
+             validation: list[ValidationBatch]) -> Teacher:
+    """The teacher, with its embedding of every text this run will see (fresh samplers with the run's
+    seeds draw the run's batches)."""
+    base_dir = None if config.base_model == "default" else resolve_base_model(config.base_model, config.quiet)
+    teacher = Teacher(teacher_bundle(config.teacher, config.base_model, base_dir, config.quiet))
+    teacher.check_student(encoder.model.config.hidden_size, encoder.tokenizer.get_vocab())
+    sampler = _batch_sampler(config, groups)
+    batches = [sampler.next_batch() for _ in range(config.steps)] + [batch for batch, _ in validation]
+    align_batches = [batch for _, batch in validation if batch]
+    if config.align_data:
+        align = _align_sampler(config, config.align_data, config.seed)
+        align_batches += [align.next_batch() for _ in range(config.steps)]
+    queries = {(pair.query, encoder.max_query_length) for batch in batches for pair in batch}
+    passages = {(text, encoder.max_passage_length) for batch in batches for pair in batch
+                for text in (pair.passage, *pair.negatives)}
+    passages |= {(source, encoder.max_passage_length) for batch in align_batches for source, _ in batch}
+    from tqdm.auto import tqdm
+
+    with tqdm(total=len(queries) + len(passages), desc="teacher embeddings", unit="text",
+              disable=config.quiet) as bar:
+        teacher.prepare(queries, teacher.bundle.query_prefix, bar.update)
+        teacher.prepare(passages, teacher.bundle.passage_prefix, bar.update)
+    return teacher
+
+
+def _batch_terms(encoder: DualEncoder, batch: list[TrainingPair], align: list[tuple[str, str]] | None,
+                 teacher: Teacher | None, temperature: float, device: torch.device) -> dict[str, torch.Tensor]:
+    """The loss terms of one batch: contrastive, and with a teacher keep (and align, given translation pairs)."""
+    query_texts = [pair.query for pair in batch]
+    passage_texts = [pair.passage for pair in batch] + [negative for pair in batch for negative in pair.negatives]
     # bf16 autocast on CUDA needs no loss scaling; CPU training stays fp32.
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
     with autocast:
-        queries = encoder.encode_queries([pair.query for pair in batch])
-        passages = encoder.encode_passages([pair.passage for pair in batch])
-        negative_texts = [negative for pair in batch for negative in pair.negatives]
-        negatives = encoder.encode_passages(negative_texts) if negative_texts else None
-    return info_nce_loss(queries.float(), passages.float(), None if negatives is None else negatives.float(),
-                         temperature)
+        queries = encoder.encode_queries(query_texts).float()
+        passages = encoder.encode_passages(passage_texts).float()
+        aligned = None
+        if teacher is not None and align:
+            aligned = encoder.encode_passages([target for _, target in align] + [source for source, _ in align]).float()
+    terms = {"contrastive": info_nce_loss(queries, passages[:len(batch)], passages[len(batch):] if
+                                          len(passage_texts) > len(batch) else None, temperature)}
+    if teacher is None:
+        return terms
+
+    def targets(texts: list[str], prefix: str, length: int) -> torch.Tensor:
+        return torch.from_numpy(teacher.get(texts, prefix, length)).to(device)
+
+    bundle = teacher.bundle
+    terms["keep"] = anchor_distance(torch.cat([queries, passages]), torch.cat([
+        targets(query_texts, bundle.query_prefix, encoder.max_query_length),
+        targets(passage_texts, bundle.passage_prefix, encoder.max_passage_length)]))
+    if aligned is not None:
+        sources = targets([source for source, _ in align], bundle.passage_prefix, encoder.max_passage_length)
+        terms["align"] = anchor_distance(aligned, torch.cat([sources, sources]))
+    return terms
 
 
-def _validate(encoder, batches, config, progress, model_dir: Path, device) -> None:
-    """Record the validation loss; keep the model when it is the best so far, stop when patience runs out."""
+def _validate(encoder, batches: list[ValidationBatch], teacher, config, progress, model_dir: Path, device) -> None:
+    """Record the validation loss (and its terms); keep the model when it is the best so far, stop when
+    patience runs out."""
     encoder.eval()
     with torch.no_grad():
-        loss = float(np.mean([_batch_loss(encoder, batch, config.temperature, device).item() for batch in batches]))
-    progress["validation"].append({"step": progress["step"], "loss": loss})
+        terms = [_batch_terms(encoder, batch, align, teacher, config.temperature, device) for batch, align in batches]
+        loss = float(np.mean([total_loss(batch_terms, config.distill_weight).item() for batch_terms in terms]))
+    means = {name: float(np.mean([batch_terms[name].item() for batch_terms in terms if name in batch_terms]))
+             for name in dict.fromkeys(name for batch_terms in terms for name in batch_terms)}
+    progress["validation"].append({"step": progress["step"], "loss": loss, **means})
     if progress["best"] is None or loss < progress["best"]:
         progress["best"], progress["bad_validations"] = loss, 0
         with replace_dir(model_dir) as temp:
@@ -191,12 +283,11 @@ def _validate(encoder, batches, config, progress, model_dir: Path, device) -> No
         progress["stopped_early"] = progress["bad_validations"] >= config.patience
 
 
-def _save_checkpoint(encoder, checkpoint: Path, optimizer, scheduler, sampler, progress) -> None:
+def _save_checkpoint(encoder, checkpoint: Path, optimizer, scheduler, sampler_states: dict, progress) -> None:
     with replace_dir(checkpoint) as temp:
         encoder.save(temp)
-        torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                    "sampler": sampler.state(), "torch_rng": torch.get_rng_state(), "progress": progress},
-                   temp / TRAINER_STATE_FILE)
+        torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), **sampler_states,
+                    "torch_rng": torch.get_rng_state(), "progress": progress}, temp / TRAINER_STATE_FILE)
 
 
 def _linear_warmup_schedule(optimizer, warmup_steps: int, total_steps: int):

@@ -8,7 +8,7 @@ from functools import partial
 from pathlib import Path
 
 from engine.errors import EngineError
-from engine.evaluation import lareqa, miracl
+from engine.evaluation import flores, lareqa, miracl
 from engine.evaluation.data import Benchmark
 from engine.evaluation.sources import LAREQA_SOURCE, MIRACL_CORPUS_SOURCE, MIRACL_TOPICS_SOURCE, NOMIRACL_SOURCE
 from train.splits import is_mlqa_evaluation_question
@@ -86,6 +86,11 @@ BENCHMARKS = {
                       note="NOT MIRACL figures: the pool is the few thousand MIRACL passages per language "
                            "recovered from NoMIRACL and the queries are the dev queries with a positive inside "
                            "it; compare models with it, never with published MIRACL numbers"),
+        # Bitext retrieval: a sentence's translation among every sentence of another language.
+        BenchmarkSpec("flores200", "FLORES-200 dev (bitext retrieval)", tuple(flores.ENGINE_CODES), ("cross",),
+                      LAREQA_METRICS, {"text": ("text",)}, flores.load_flores_benchmark, flores.flores_languages,
+                      f"{flores.DATASET_DIR}/<FLORES code>/dev.tsv (SIB-200, https://github.com/dadelani/sib-200)",
+                      note="cross: each sentence's translation among the 99 dev sentences of the other language"),
     )
 }
 

@@ -30,7 +30,7 @@ from engine.cli_options import encoder_options, make_encoder, split_codes
 @encoder_options
 def eval_command(benchmark, model, variant, langs, settings, max_queries, candidate_text, hnsw, m,
                  ef_construction, ef, depth, as_json, out, no_cache, device, threads, batch_size, quiet):
-    """Evaluate a model bundle on BENCHMARK: xquad-r, mlqa-r, miracl or miracl-subset."""
+    """Evaluate a model bundle on BENCHMARK: xquad-r, mlqa-r, miracl, miracl-subset or flores200."""
     from engine.evaluation.evaluate import EvalOptions, prepare, run_prepared
     from engine.evaluation.heatmap import load_pyplot
     from engine.evaluation.outputs import check_out_dir, report_json, write_outputs

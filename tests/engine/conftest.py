@@ -35,14 +35,6 @@ def small_index(tmp_path):
     return index, passages, vectors
 
 
-@pytest.fixture(scope="session")
-def tiny_bundle(tiny_model_dir, tmp_path_factory):
-    """The tiny random BERT exported by the project's own exporter (fp32 + int8)."""
-    from export.bundle_writer import export_bundle
-
-    return export_bundle(tiny_model_dir, tmp_path_factory.mktemp("bundles") / "tiny", quantize=("int8",), quiet=True)
-
-
 def file_labels(path):
     """The label of each node, in node order, read from an hnswlib index file."""
     raw = path.read_bytes()

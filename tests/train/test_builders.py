@@ -1,5 +1,4 @@
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -74,14 +73,6 @@ def test_ntrex_misaligned_file(tmp_path):
         ntrex_cloze_pair_groups(tmp_path)
     with pytest.raises(EngineError, match="window must be at least 1"):
         ntrex_cloze_pair_groups(tmp_path, window=0)
-
-
-@pytest.fixture
-def shared_data():
-    root = Path(os.environ.get("ENGINE_DATA_DIR") or Path(__file__).resolve().parents[3] / "shared" / "data")
-    if not (root / "mlqa-r").is_dir():
-        pytest.skip("needs the shared data: ENGINE_DATA_DIR is unset and ../shared/data does not exist")
-    return root
 
 
 @pytest.mark.data

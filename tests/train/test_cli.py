@@ -36,7 +36,7 @@ def test_build_pairs_command(tmp_path):
     assert result.exit_code == 0, result.output
     assert [group.group for group in read_pair_groups(out)] == ["ntrex128/1", "ntrex128/2"]
     result = CliRunner().invoke(build_pairs_command, ["--out", str(out), "--sources", "miracl"])
-    assert isinstance(result.exception, EngineError) and "unknown pair source 'miracl'" in str(result.exception)
+    assert isinstance(result.exception, EngineError) and "unknown source 'miracl'" in str(result.exception)
 
 
 def test_train_command_languages(tiny_model_dir, tmp_path):

@@ -11,6 +11,7 @@ from train.cli import experiment_command
 from train.experiment import Budget, EvalSpec, Experiment, configurations_named, run_experiment
 from train.experiment_report import collect, write_report
 from train.pairs import Pair, PairGroup, write_pair_groups
+from train.translations import TranslationGroup, write_translation_groups
 
 TINY_BUDGET = Budget(steps=2, batch_size=4, max_query_length=16, max_passage_length=32, validate_every=1)
 
@@ -86,6 +87,35 @@ def test_bad_experiment_settings(tmp_path):
     result = CliRunner().invoke(experiment_command, ["--out", str(tmp_path), "--seeds", "one"])
     assert isinstance(result.exception, EngineError) and "--seeds must be comma-separated integers" in str(
         result.exception)
+    for ratios, message in (("0.5,x", "--merge-ratios must be comma-separated numbers"),
+                            ("0.5,1.25", "a merge ratio must be between 0 and 1, got 1.25")):
+        result = CliRunner().invoke(experiment_command, ["--out", str(tmp_path), "--merge-ratios", ratios])
+        assert isinstance(result.exception, EngineError) and message in str(result.exception)
+    with pytest.raises(EngineError, match="distill weight must be positive"):
+        run_experiment(Experiment(tmp_path, configurations_named(["hybrid-anchored"]), (0,), Budget(distill_weight=0)))
+
+
+def test_anchored_runs_and_their_merges_with_the_base_model(experiment_dir, tiny_model_dir):
+    sentences = [TranslationGroup(f"t{n}", {"en": PASSAGES[n], "de": PASSAGES[n + 10]}) for n in range(8)]
+    (experiment_dir / "align").mkdir()
+    for split in ("train", "dev"):
+        write_translation_groups(experiment_dir / "align" / f"flores200-{split}.jsonl", sentences)
+    budget = replace(TINY_BUDGET, distill_weight=5.0, align_batch_size=4)
+    experiment = replace(_experiment(experiment_dir, tiny_model_dir, budget, configs=("hybrid-anchored",)),
+                         merge_ratios=(0.5,))
+    lines = []
+    run_experiment(experiment, log=lines.append)
+    log = json.loads((experiment_dir / "runs" / "hybrid-anchored-s0" / "train" / "training_log.json").read_text())
+    assert log["config"]["distill_weight"] == 5.0 and log["config"]["align_data"].endswith("flores200-train.jsonl")
+    assert all("align" in entry for entry in log["train"])
+    merged = experiment_dir / "runs" / "hybrid-anchored+merge0.5-s0"
+    assert json.loads((merged / "model" / "merge.json").read_text())["ratio"] == 0.5
+    assert (merged / "eval" / "xquad-r.json").is_file()
+    assert "hybrid-anchored+merge0.5-s0: merging with the base model" in lines
+    again = []
+    run_experiment(experiment, log=again.append)
+    assert again == []
+    assert set(collect(experiment_dir)["configurations"]) == {"base", "hybrid-anchored", "hybrid-anchored+merge0.5"}
 
 
 def test_one_evaluation_variant_per_experiment_dir(experiment_dir, tiny_model_dir):

@@ -92,3 +92,71 @@ def test_frozen_word_embeddings_stay_unchanged(tiny_model_dir, pairs_file, tmp_p
 def test_bad_settings(tiny_model_dir, pairs_file, tmp_path, overrides, message):
     with pytest.raises(EngineError, match=message):
         train(_config(tiny_model_dir, pairs_file, tmp_path / "run", **overrides))
+
+
+@pytest.fixture
+def align_file(tmp_path):
+    from train.translations import TranslationGroup, write_translation_groups
+
+    path = tmp_path / "align.jsonl"
+    write_translation_groups(path, [TranslationGroup(f"t{n}", {"en": PASSAGES[n], "de": PASSAGES[n + 10],
+                                                               "sw": PASSAGES[n + 20]}) for n in range(10)])
+    return path
+
+
+def test_anchored_run_logs_every_term_and_starts_at_the_teacher(tiny_model_dir, tiny_bundle, pairs_file, align_file,
+                                                                 tmp_path):
+    # Learning rate 0: the student stays the base model, so in eval mode (validation) its embeddings are
+    # the teacher's cached ones, which shows the cache keys, prefixes and truncation match the student's.
+    train(_config(tiny_model_dir, pairs_file, tmp_path / "run", learning_rate=0.0, distill_weight=2.0,
+                  align_data=align_file, align_validation_data=align_file, align_batch_size=4,
+                  teacher=str(tiny_bundle), max_query_length=16, max_passage_length=24))
+    log = _log(tmp_path / "run")
+    assert all({"contrastive", "keep", "align"} <= set(entry) for entry in log["train"] + log["validation"])
+    for entry in log["train"]:
+        assert entry["loss"] == pytest.approx(entry["contrastive"] + 2.0 * (entry["keep"] + entry["align"]), rel=1e-5)
+    first = log["validation"][0]
+    assert first["keep"] < 1e-6
+    assert first["align"] > 1e-3  # a translation is not yet where the teacher put its English source
+
+
+def test_anchoring_keeps_the_student_nearer_the_teacher(tiny_model_dir, tiny_bundle, pairs_file, tmp_path):
+    def drift(**anchoring):
+        run = tmp_path / f"run-{len(anchoring)}"
+        train(_config(tiny_model_dir, pairs_file, run, steps=6, validation_fraction=0.0, learning_rate=2e-3,
+                      warmup_ratio=0.0, teacher=str(tiny_bundle) if anchoring else None, **anchoring))
+        from train.dual_encoder import DualEncoder
+
+        student = DualEncoder(run / "model", 64, 64).eval()
+        with torch.no_grad():
+            tuned = student.encode_passages(PASSAGES[:20])
+        base = DualEncoder(tiny_model_dir, 64, 64).eval()
+        with torch.no_grad():
+            return (2 - 2 * (tuned * base.encode_passages(PASSAGES[:20])).sum(dim=-1)).mean().item()
+
+    assert drift(distill_weight=50.0) < drift()
+
+
+def test_bad_anchoring_settings(tiny_model_dir, pairs_file, align_file, tmp_path):
+    for overrides, message in [
+        (dict(distill_weight=-1.0), "distill weight must be 0 or more"),
+        (dict(align_data=align_file), "give a distill weight above 0"),
+        (dict(distill_weight=1.0, align_validation_data=align_file), "needs alignment data"),
+    ]:
+        with pytest.raises(EngineError, match=message):
+            train(_config(tiny_model_dir, pairs_file, tmp_path / "run", **overrides))
+
+
+def test_a_teacher_of_another_model_is_refused(tiny_model_dir, pairs_file, tmp_path):
+    from tests.conftest import build_tiny_model_dir
+    from transformers import BertConfig, BertModel
+
+    from export.bundle_writer import export_bundle
+
+    other = build_tiny_model_dir(tmp_path / "other")
+    config = BertConfig.from_pretrained(other)
+    config.hidden_size, config.intermediate_size = 16, 32
+    BertModel(config).save_pretrained(other)
+    bundle = export_bundle(other, tmp_path / "other-bundle", quantize=(), quiet=True)
+    with pytest.raises(EngineError, match="embeds in 16 dimensions but the student in 32"):
+        train(_config(tiny_model_dir, pairs_file, tmp_path / "run", distill_weight=1.0, teacher=str(bundle)))

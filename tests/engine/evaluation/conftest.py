@@ -1,10 +1,8 @@
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
 
 # Hand-made XQuAD-R files: three paragraphs, parallel question ids across languages. German lacks
 # question q5, like MLQA-R, where not every question exists in every language.
@@ -66,13 +64,20 @@ def lareqa_data(tmp_path, monkeypatch):
     return root
 
 
-@pytest.fixture
-def shared_data(monkeypatch):
-    """The shared evaluation data: ENGINE_DATA_DIR, else ../shared/data beside the repository."""
-    if os.environ.get("ENGINE_DATA_DIR"):
-        return Path(os.environ["ENGINE_DATA_DIR"])
-    candidate = REPO.parent / "shared" / "data"
-    if not candidate.is_dir():
-        pytest.skip("needs the shared evaluation data: ENGINE_DATA_DIR is unset and ../shared/data does not exist")
-    monkeypatch.setenv("ENGINE_DATA_DIR", str(candidate))
-    return candidate
+# Hand-made FLORES-200 files: the same three sentences (index ids 3, 7, 9) in three languages.
+FLORES_SENTENCES = {
+    "eng_Latn": ["The river is long.", "Bread is baked daily.", "Stars shine at night."],
+    "deu_Latn": ["Der Fluss ist lang.", "Brot wird taeglich gebacken.", "Sterne leuchten nachts."],
+    "yor_Latn": ["Odo naa gun.", "A n se buredi lojoojumo.", "Awon irawo n tan ni ale."],
+}
+FLORES_IDS = (3, 7, 9)
+
+
+def write_flores(root: Path, sentences=FLORES_SENTENCES, splits=("train", "dev")) -> Path:
+    for code, texts in sentences.items():
+        for split in splits:
+            directory = root / "flores200-sib" / code
+            directory.mkdir(parents=True, exist_ok=True)
+            rows = "".join(f"{index_id}\ttravel\t{text}\n" for index_id, text in zip(FLORES_IDS, texts))
+            (directory / f"{split}.tsv").write_text("index_id\tcategory\ttext\n" + rows, encoding="utf-8")
+    return root
