@@ -51,7 +51,51 @@ def write_report(out_dir: Path) -> list[Path]:
     written = [json_path, markdown_path]
     if "base" in results["configurations"] and len(results["configurations"]) > 1:
         written.append(plot_differences(results, Path(out_dir) / "results.png"))
+        if any(MERGED.match(name) for name in results["configurations"]):
+            written.append(plot_merge_tradeoff(results, Path(out_dir) / "merge-tradeoff.png"))
     return written
+
+
+MERGED = re.compile(r"^(?P<config>.+)\+merge(?P<ratio>[0-9.]+)$")
+
+
+def merge_curves(results: dict, x=("xquad-r", "mono/map"), y=("xquad-r", "multi/map")) -> dict:
+    """Per merged configuration, its (ratio, x, y) points from the base model (ratio 0) to the run itself (1)."""
+    configs = results["configurations"]
+
+    def point(ratio: float, name: str):
+        figures = configs[name]["mean"]
+        values = (figures.get(x[0], {}).get(x[1]), figures.get(y[0], {}).get(y[1]))
+        return [] if None in values else [(ratio, *values)]
+
+    curves: dict[str, list] = {}
+    for name in configs:
+        match = MERGED.match(name)
+        if match:
+            curves.setdefault(match["config"], []).extend(point(float(match["ratio"]), name))
+    for tuned, points in curves.items():
+        points += point(0.0, "base") + (point(1.0, tuned) if tuned in configs else [])
+        points.sort()
+    return curves
+
+
+def plot_merge_tradeoff(results: dict, path: Path) -> Path:
+    """XQuAD-R monolingual against multilingual mAP along each merge path (base = 0, fine-tuned = 1)."""
+    from engine.evaluation.heatmap import load_pyplot
+
+    pyplot = load_pyplot()
+    figure, axis = pyplot.subplots(figsize=(6.5, 5))
+    for tuned, points in merge_curves(results).items():
+        axis.plot([point[1] for point in points], [point[2] for point in points], "o-", label=tuned)
+        for ratio, mono, multi in points:
+            axis.annotate(f"{ratio:g}", (mono, multi), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    axis.set(xlabel="XQuAD-R monolingual mAP", ylabel="XQuAD-R multilingual mAP",
+             title="Merging with the base model: (1 - R) base + R fine-tuned")
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    pyplot.close(figure)
+    return path
 
 
 def plot_differences(results: dict, path: Path) -> Path:
@@ -162,10 +206,12 @@ HEADLINE = (
     ("rank dist.", "mlqa-r", "multi/rank_distance"),
     ("MIRACL yo nDCG@10", "miracl", "mono/ndcg@10"), ("R@100", "miracl", "mono/recall@100"),
     ("MIRACL-subset nDCG@10", "miracl-subset", "mono/ndcg@10"), ("R@100", "miracl-subset", "mono/recall@100"),
+    ("FLORES bitext mAP", "flores200", "cross/map"),
 )
 LONG_TAIL = (*((f"MIRACL-subset {lang}", "miracl-subset", f"mono/{lang}/ndcg@10") for lang in LONG_TAIL_MIRACL),
              *((f"XQuAD-R cross {lang}", "xquad-r", f"cross/{lang}/map") for lang in LONG_TAIL_XQUAD),
-             *((f"MLQA-R cross {lang}", "mlqa-r", f"cross/{lang}/map") for lang in LONG_TAIL_MLQA))
+             *((f"MLQA-R cross {lang}", "mlqa-r", f"cross/{lang}/map") for lang in LONG_TAIL_MLQA),
+             *((f"FLORES {lang}", "flores200", f"cross/{lang}/map") for lang in LONG_TAIL_MIRACL))
 
 
 def markdown(results: dict) -> str:

@@ -116,6 +116,8 @@ def test_anchored_runs_and_their_merges_with_the_base_model(experiment_dir, tiny
     run_experiment(experiment, log=again.append)
     assert again == []
     assert set(collect(experiment_dir)["configurations"]) == {"base", "hybrid-anchored", "hybrid-anchored+merge0.5"}
+    written = write_report(experiment_dir)
+    assert written[-1].name == "merge-tradeoff.png" and written[-1].stat().st_size > 0
 
 
 def test_one_evaluation_variant_per_experiment_dir(experiment_dir, tiny_model_dir):

@@ -23,3 +23,16 @@ def test_seeds_are_summarised_per_figure_and_a_figure_from_fewer_seeds_says_so(t
 
     row = next(line for line in markdown(collect(tmp_path)).splitlines() if line.startswith("| hybrid | 2 |"))
     assert "0.650 ±0.050" in row and "0.500 (1 seed)" in row
+
+
+def test_merge_curves_run_from_the_base_model_to_the_fine_tuned_one():
+    from train.experiment_report import merge_curves
+
+    def config(mono, multi):
+        return {"mean": {"xquad-r": {"mono/map": mono, "multi/map": multi}}}
+
+    results = {"configurations": {"base": config(0.76, 0.16), "hybrid": config(0.68, 0.31),
+                                  "hybrid+merge0.5": config(0.75, 0.28), "hybrid+merge0.25": config(0.77, 0.22),
+                                  "x-y": config(0.69, 0.33)}}
+    assert merge_curves(results) == {"hybrid": [(0.0, 0.76, 0.16), (0.25, 0.77, 0.22), (0.5, 0.75, 0.28),
+                                                (1.0, 0.68, 0.31)]}
