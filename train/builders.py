@@ -93,21 +93,22 @@ def ntrex_cloze_pair_groups(root: Path | None = None, window: int = DEFAULT_CLOZ
 def ntrex_lines(root: Path | None = None) -> tuple[list[str], dict[str, list[str]]]:
     """NTREX-128's document id of each line, and each language's lines (ISO 639-1 code -> lines)."""
     folder = (Path(root) if root is not None else data_dir()) / "ntrex128"
-    documents = _read_lines(folder / "DOCUMENT_IDS.tsv")
+    documents = read_lines(folder / "DOCUMENT_IDS.tsv", "NTREX-128")
     texts = {}
     for code, lang in NTREX_LANGUAGES.items():
         name = "newstest2019-src.eng.txt" if code == "eng" else f"newstest2019-ref.{code}.txt"
-        texts[lang] = _read_lines(folder / name)
+        texts[lang] = read_lines(folder / name, "NTREX-128")
         if len(texts[lang]) != len(documents):
             raise EngineError(f"{folder / name} has {len(texts[lang])} lines but DOCUMENT_IDS.tsv has "
                               f"{len(documents)}: the files must be aligned line by line")
     return documents, texts
 
 
-def _read_lines(path: Path) -> list[str]:
+def read_lines(path: Path, dataset: str) -> list[str]:
+    """A data file's lines; a missing or unreadable file is an error naming it and its dataset."""
     try:
         return path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
-        raise EngineError(f"NTREX-128 file {path} is missing (set ENGINE_DATA_DIR to the data dir)") from None
+        raise EngineError(f"{dataset} file {path} is missing (set ENGINE_DATA_DIR to the data dir)") from None
     except (OSError, UnicodeDecodeError) as err:
         raise EngineError(f"cannot read {path}: {err}") from None

@@ -17,7 +17,7 @@ from pathlib import Path
 from engine.errors import EngineError
 from engine.evaluation.flores import ENGINE_CODES, FLORES_CODES, read_flores
 from engine.paths import data_dir
-from train.builders import ntrex_lines
+from train.builders import ntrex_lines, read_lines
 from train.translations import TranslationGroup, restrict_languages
 
 TRANSLATION_SOURCES = ("flores200", "ntrex128-bitext", "tatoeba")
@@ -78,7 +78,7 @@ def tatoeba_translation_groups(root: Path) -> list[TranslationGroup]:
     for english_file in pairs:
         code = english_file.name.split(".")[1].split("-")[0]
         other_file = english_file.with_suffix(f".{code}")
-        english, other = _lines(english_file), _lines(other_file)
+        english, other = read_lines(english_file, "Tatoeba"), read_lines(other_file, "Tatoeba")
         if len(english) != len(other):
             raise EngineError(f"{other_file} has {len(other)} lines but {english_file} has {len(english)}: "
                               "the files must be aligned line by line")
@@ -92,11 +92,3 @@ def tatoeba_language(code: str) -> str:
     """Tatoeba's ISO 639-3 code -> the engine's code (ISO 639-1 where there is one)."""
     return _TATOEBA_CODES.get(code) or _FLORES_BY_LANGUAGE.get(code, code)
 
-
-def _lines(path: Path) -> list[str]:
-    try:
-        return path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise EngineError(f"Tatoeba file {path} is missing") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise EngineError(f"cannot read {path}: {err}") from None
