@@ -3,7 +3,8 @@
 The teacher is an fp32 model bundle run by the engine's own encoder (ONNX Runtime, no torch), so
 its embeddings are the ones the base model serves. Every text the trainer will need is encoded
 before the first step (the samplers are seeded, so the batches are known in advance) and kept in
-one SQLite file per teacher fingerprint under <cache>/teachers/, shared by every run and seed:
+one SQLite file per teacher (weights, tokenizer, graph and pooling) under <cache>/teachers/,
+shared by every run and seed:
 a training step runs no teacher forward pass.
 
 A key is the text as the teacher sees it: prefix, text and the truncation length (the student
@@ -43,7 +44,7 @@ class Teacher:
         self.encoder = Encoder(self.bundle, variant=TEACHER_VARIANT, device="cpu", intra_op_threads=threads)
         root = Path(cache_root) if cache_root is not None else cache_dir() / "teachers"
         root.mkdir(parents=True, exist_ok=True)
-        self.cache_file = root / f"{self.bundle.fingerprint}-{TEACHER_VARIANT}.sqlite"
+        self.cache_file = root / f"{_teacher_identity(self.bundle)}-{TEACHER_VARIANT}.sqlite"
         self._vectors: dict[str, np.ndarray] = {}
 
     @property
@@ -105,6 +106,15 @@ class Teacher:
             raise EngineError(f"cannot use the teacher embedding cache {self.cache_file}: {err} "
                               "(delete it to start it afresh)") from None
         return db
+
+
+def _teacher_identity(bundle) -> str:
+    """What decides the teacher's embeddings: the weights' fingerprint alone does not, since the same
+    weights with another tokenizer or pooling embed differently."""
+    manifest = bundle.manifest
+    parts = (bundle.fingerprint, manifest["tokenizer"]["sha256"], bundle.variants[TEACHER_VARIANT]["sha256"],
+             bundle.pooling, str(bundle.normalize))
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:24]
 
 
 def _select(db: sqlite3.Connection, keys: list[str]):
