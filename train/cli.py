@@ -13,6 +13,7 @@ from train.experiment import (CONFIGURATIONS, DEFAULT_EVALS, Budget, EvalSpec, E
                               run_experiment)
 from train.mmarco import mmarco_pair_groups
 from train.pairs import write_pair_groups
+from train.precision import PRECISIONS
 from train.samplers import BATCHINGS
 from train.translation_builders import TRANSLATION_SOURCES, translation_groups
 from train.translations import write_translation_groups
@@ -51,13 +52,15 @@ PAIR_SOURCES = (*PUBLIC_PAIR_SOURCES, "mmarco")
 @click.option("--align-batch-size", type=int, default=16, show_default=True, help="translation pairs per step")
 @click.option("--align-languages", help="comma-separated: align translations in these languages only")
 @click.option("--teacher", help="the teacher's model bundle dir or `default` (default: the base model's bundle)")
+@click.option("--precision", type=click.Choice(PRECISIONS), default="auto", show_default=True,
+              help="auto: bf16 autocast on CUDA and on CPUs with avx512_bf16 or AMX, else fp32")
 @click.option("--resume", is_flag=True, help="continue from --out/checkpoint")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--quiet", is_flag=True, help="no progress bar")
 def train_command(base, data, validation_data, validation_fraction, batching, alpha, batch_size, steps, lr,
                   max_query_length, max_passage_length, validate_every, patience, out, freeze_embeddings, languages,
                   temperature, distill_weight, align_data, align_validation_data, align_batch_size, align_languages,
-                  teacher, resume, seed, quiet):
+                  teacher, precision, resume, seed, quiet):
     """Fine-tune a dual encoder on parallel pair groups with InfoNCE (hybrid batching by default),
     optionally anchored to the base model (--distill-weight)."""
     from train.trainer import TrainConfig, train  # torch: imported only when training
@@ -70,7 +73,8 @@ def train_command(base, data, validation_data, validation_fraction, batching, al
         validation_data=validation_data, validation_fraction=validation_fraction, validate_every=validate_every,
         patience=patience, checkpoint_every=validate_every, distill_weight=distill_weight, align_data=align_data,
         align_validation_data=align_validation_data, align_batch_size=align_batch_size,
-        align_languages=split_codes(align_languages), teacher=teacher, resume=resume, seed=seed, quiet=quiet,
+        align_languages=split_codes(align_languages), teacher=teacher, precision=precision, resume=resume, seed=seed,
+        quiet=quiet,
     ))
     stopped = " (stopped early)" if result.stopped_early else ""
     click.echo(f"trained {result.steps_done} steps{stopped}; model: {result.model_dir}")

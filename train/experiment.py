@@ -85,6 +85,7 @@ class Budget:
     # distance 2 - 2 cos doubles them, so a weight of 10 pulls about as hard as the contrastive term.
     distill_weight: float = 10.0
     align_batch_size: int = 16
+    precision: str = "auto"  # train.precision; the resolved one is recorded in each run's training log
 
 
 @dataclass(frozen=True)
@@ -227,7 +228,8 @@ def _train(experiment: Experiment, config: Configuration, seed: int, pairs: Path
         **({} if config.temperature is None else {"temperature": config.temperature}),
         max_query_length=budget.max_query_length, max_passage_length=budget.max_passage_length,
         freeze_embeddings=budget.freeze_embeddings, validate_every=budget.validate_every,
-        checkpoint_every=budget.validate_every, seed=seed, quiet=experiment.quiet, **anchoring,
+        checkpoint_every=budget.validate_every, precision=budget.precision, seed=seed, quiet=experiment.quiet,
+        **anchoring,
     )
     log_file = run_dir / "train" / LOG_FILE
     if log_file.is_file():
@@ -240,11 +242,16 @@ def _train(experiment: Experiment, config: Configuration, seed: int, pairs: Path
 
 def _check_same_training(log_file: Path, config) -> None:
     """A finished run in the dir must have been trained with this budget, or the table would mix budgets."""
-    from train.trainer import json_config
+    from train.precision import resolve_precision, training_device
+    from train.trainer import TrainConfig, json_config
 
-    recorded = json.loads(log_file.read_text(encoding="utf-8"))["config"]
+    log = json.loads(log_file.read_text(encoding="utf-8"))
     wanted = json_config(config)
-    differing = [key for key in wanted if key not in ("resume", "quiet") and recorded.get(key) != wanted[key]]
+    # A setting added after the run was trained is recorded at its default.
+    recorded = {**json_config(TrainConfig(data=config.data, out_dir=config.out_dir)), **log["config"]}
+    differing = [key for key in wanted if key not in ("resume", "quiet") and recorded[key] != wanted[key]]
+    if log.get("precision", "fp32") != resolve_precision(config.precision, training_device()):
+        differing.append(f"precision {log.get('precision', 'fp32')}")
     if differing:
         raise EngineError(f"{log_file.parent} was trained with other settings ({', '.join(differing)}): "
                           f"use a new experiment dir for a new budget")

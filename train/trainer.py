@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import time
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from train.base_models import resolve_base_model
 from train.dual_encoder import DualEncoder
 from train.loss import DEFAULT_TEMPERATURE, info_nce_loss
 from train.pairs import PairGroup, read_pair_groups
+from train.precision import autocast, resolve_precision, training_device
 from train.samplers import BatchSampler, TrainingPair
 from train.teacher import Teacher, teacher_bundle
 from train.training_report import plot_training_curve, write_training_log
@@ -75,6 +75,7 @@ class TrainConfig:
     align_languages: list[str] | None = None   # translations in these languages only (default: all)
     source_language: str = "en"                # the teacher embeds this side of each translation pair
     teacher: str | None = None                 # bundle dir or `default`; default: the base model's bundle
+    precision: str = "auto"                    # train.precision: auto, fp32 or bf16 (autocast)
     resume: bool = False
     seed: int = 0
     quiet: bool = False
@@ -96,7 +97,8 @@ def train(config: TrainConfig) -> TrainResult:
     resuming = config.resume and (checkpoint / TRAINER_STATE_FILE).is_file()
     if config.resume and not resuming:
         raise EngineError(f"cannot resume: {checkpoint / TRAINER_STATE_FILE} does not exist")
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = training_device()
+    precision = resolve_precision(config.precision, device)
     torch.manual_seed(config.seed)
     base = checkpoint if resuming else resolve_base_model(config.base_model, quiet=config.quiet)
     encoder = DualEncoder(base, config.max_query_length, config.max_passage_length).to(device)
@@ -110,7 +112,8 @@ def train(config: TrainConfig) -> TrainResult:
                                   lr=config.learning_rate, weight_decay=config.weight_decay)
     scheduler = _linear_warmup_schedule(optimizer, math.ceil(config.warmup_ratio * config.steps), config.steps)
     progress = {"step": 0, "train": [], "validation": [], "best": None, "bad_validations": 0, "stopped_early": False,
-                "wall_s": 0.0}  # training time, summed over resumed sessions
+                "wall_s": 0.0,  # training time, summed over resumed sessions
+                "precision": precision}
     if resuming:
         state = torch.load(checkpoint / TRAINER_STATE_FILE, weights_only=False)
         optimizer.load_state_dict(state["optimizer"])
@@ -120,19 +123,17 @@ def train(config: TrainConfig) -> TrainResult:
             align_sampler.load_state(state["align_sampler"])
         torch.set_rng_state(state["torch_rng"])
         progress = state["progress"]
+        trained_in = progress.setdefault("precision", "fp32")  # checkpoints older than the option were fp32
+        if trained_in != precision:
+            raise EngineError(f"cannot resume: the checkpoint was trained in {trained_in}, and --precision "
+                              f"{config.precision} means {precision} here: pass --precision {trained_in}")
 
     bar = _progress_bar(config, progress["step"])
     session_start, session_base = time.perf_counter(), progress.get("wall_s", 0.0)
     while progress["step"] < config.steps and not progress["stopped_early"]:
-        encoder.train()
-        terms = _batch_terms(encoder, sampler.next_batch(), align_sampler and align_sampler.next_batch(), teacher,
-                             config.temperature, device)
-        loss = total_loss(terms, config.distill_weight)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(encoder.parameters(), config.max_grad_norm)
-        optimizer.step()
+        loss, terms = training_step(encoder, optimizer, sampler.next_batch(),
+                                    align_sampler and align_sampler.next_batch(), teacher, config, device, precision)
         scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
         progress["step"] += 1
         step = progress["step"]
         progress["train"].append({"step": step, "loss": loss.item(), "lr": scheduler.get_last_lr()[0],
@@ -140,7 +141,7 @@ def train(config: TrainConfig) -> TrainResult:
         bar.update(1)
         bar.set_postfix(loss=f"{loss.item():.4f}")
         if validation and (step % config.validate_every == 0 or step == config.steps):
-            _validate(encoder, validation, teacher, config, progress, out_dir / MODEL_DIR, device)
+            _validate(encoder, validation, teacher, config, progress, out_dir / MODEL_DIR, device, precision)
         progress["wall_s"] = session_base + time.perf_counter() - session_start
         if step % config.checkpoint_every == 0 or step == config.steps or progress["stopped_early"]:
             _save_checkpoint(encoder, checkpoint, optimizer, scheduler, {
@@ -234,13 +235,13 @@ def _teacher(config: TrainConfig, encoder: DualEncoder, groups: list[PairGroup],
 
 
 def _batch_terms(encoder: DualEncoder, batch: list[TrainingPair], align: list[tuple[str, str]] | None,
-                 teacher: Teacher | None, temperature: float, device: torch.device) -> dict[str, torch.Tensor]:
-    """The loss terms of one batch: contrastive, and with a teacher keep (and align, given translation pairs)."""
+                 teacher: Teacher | None, temperature: float, device: torch.device,
+                 precision: str) -> dict[str, torch.Tensor]:
+    """The loss terms of one batch: contrastive, and with a teacher keep (and align, given translation pairs).
+    The encoder runs in `precision`; the losses are computed in fp32."""
     query_texts = [pair.query for pair in batch]
     passage_texts = [pair.passage for pair in batch] + [negative for pair in batch for negative in pair.negatives]
-    # bf16 autocast on CUDA needs no loss scaling; CPU training stays fp32.
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
-    with autocast:
+    with autocast(precision, device):
         queries = encoder.encode_queries(query_texts).float()
         passages = encoder.encode_passages(passage_texts).float()
         aligned = None
@@ -264,12 +265,28 @@ def _batch_terms(encoder: DualEncoder, batch: list[TrainingPair], align: list[tu
     return terms
 
 
-def _validate(encoder, batches: list[ValidationBatch], teacher, config, progress, model_dir: Path, device) -> None:
+def training_step(encoder: DualEncoder, optimizer, batch: list[TrainingPair], align: list[tuple[str, str]] | None,
+                  teacher: Teacher | None, config: TrainConfig, device: torch.device,
+                  precision: str) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """One optimizer step on one batch (and its translation pairs); returns the loss and its terms."""
+    encoder.train()
+    terms = _batch_terms(encoder, batch, align, teacher, config.temperature, device, precision)
+    loss = total_loss(terms, config.distill_weight)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(encoder.parameters(), config.max_grad_norm)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss, terms
+
+
+def _validate(encoder, batches: list[ValidationBatch], teacher, config, progress, model_dir: Path, device,
+              precision: str) -> None:
     """Record the validation loss (and its terms); keep the model when it is the best so far, stop when
     patience runs out."""
     encoder.eval()
     with torch.no_grad():
-        terms = [_batch_terms(encoder, batch, align, teacher, config.temperature, device) for batch, align in batches]
+        terms = [_batch_terms(encoder, batch, align, teacher, config.temperature, device, precision)
+                 for batch, align in batches]
         loss = float(np.mean([total_loss(batch_terms, config.distill_weight).item() for batch_terms in terms]))
     means = {name: float(np.mean([batch_terms[name].item() for batch_terms in terms if name in batch_terms]))
              for name in dict.fromkeys(name for batch_terms in terms for name in batch_terms)}

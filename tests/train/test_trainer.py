@@ -160,3 +160,25 @@ def test_a_teacher_of_another_model_is_refused(tiny_model_dir, pairs_file, tmp_p
     bundle = export_bundle(other, tmp_path / "other-bundle", quantize=(), quiet=True)
     with pytest.raises(EngineError, match="embeds in 16 dimensions but the student in 32"):
         train(_config(tiny_model_dir, pairs_file, tmp_path / "run", distill_weight=1.0, teacher=str(bundle)))
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_each_precision_trains_and_is_recorded(tiny_model_dir, pairs_file, tmp_path, monkeypatch, precision):
+    # bf16 is forced on here whatever the CPU: the tiny model's loss must fall the same way in both.
+    monkeypatch.setattr("train.precision.cpu_has_native_bf16", lambda: True)
+    out = tmp_path / precision
+    train(_config(tiny_model_dir, pairs_file, out, batching="x-x-mono", batch_size=8, steps=5,
+                  validation_fraction=0.0, learning_rate=1e-3, warmup_ratio=0.0, max_grad_norm=10.0,
+                  precision=precision))
+    log = _log(out)
+    assert log["precision"] == precision and log["config"]["precision"] == precision
+    losses = [entry["loss"] for entry in log["train"]]
+    assert losses[-1] < losses[0]
+
+
+def test_resume_in_another_precision_is_refused(tiny_model_dir, pairs_file, tmp_path, monkeypatch):
+    monkeypatch.setattr("train.precision.cpu_has_native_bf16", lambda: True)
+    out = tmp_path / "run"
+    train(_config(tiny_model_dir, pairs_file, out, steps=2, precision="fp32"))
+    with pytest.raises(EngineError, match="trained in fp32.*pass --precision fp32"):
+        train(_config(tiny_model_dir, pairs_file, out, steps=4, precision="bf16", resume=True))
