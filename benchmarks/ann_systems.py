@@ -31,9 +31,9 @@ import faiss
 import hnswlib
 import numpy as np
 
-from benchmarks.conftest import exact_top, recall_at_k
 from benchmarks.ef_calibration import EF_LADDER, Calibration, calibrate
 from benchmarks.memory import RssGrowth, disk_bytes, hnswlib_bytes_per_vector, rss_mb
+from benchmarks.vectors import exact_top, recall_at_k
 from engine import index as index_dir
 from engine.corpus import Passage
 from engine.index import GRAPH, METRIC, HnswParams, ModelInfo

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.conftest import exact_top, recall_at_k, smoke_mode
 from benchmarks.memory import rss_mb
+from benchmarks.run_mode import smoke_mode
+from benchmarks.vectors import exact_top, recall_at_k
 from engine.corpus import Passage, passage_text, read_corpus
 from engine.demo_data import demo_file, read_demo_queries
 from engine.evaluation.lareqa import XQUAD_R_LANGUAGES, read_lareqa_file

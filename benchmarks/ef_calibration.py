@@ -1,5 +1,5 @@
 """Choosing ef per recall target: a sweep up a fixed ef ladder on calibration queries (against
-benchmarks.conftest.exact_top), keeping the smallest ef that reaches each recall@10 target.
+benchmarks.vectors.exact_top), keeping the smallest ef that reaches each recall@10 target.
 
 Each system is calibrated on its own results: two implementations of the same graph algorithm
 need not reach a target at the same ef.
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmarks.conftest import recall_at_k
+from benchmarks.vectors import recall_at_k
 
 EF_LADDER = (10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048)
 RECALL_TARGETS = (0.90, 0.93, 0.95, 0.97, 0.99)  # points around 0.95, where the targets compare

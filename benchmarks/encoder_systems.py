@@ -17,8 +17,8 @@ import onnxruntime as ort
 
 from engine.bundle import ModelBundle
 from engine.encoder import CPU, Encoder
+from export.model_settings import read_settings
 from export.onnx_export import quantization_preset
-from train.model_settings import read_settings
 
 BATCH_SIZE = 32
 

@@ -93,14 +93,14 @@ def main() -> None:
     args = parser.parse_args()
     if not cuda_available():
         raise SystemExit("onnxruntime has no CUDA provider here: install onnxruntime-gpu")
-    import torch  # loads the CUDA 13 libraries that onnxruntime-gpu links against
     import onnxruntime
+    import torch  # loads the CUDA 13 libraries that onnxruntime-gpu links against
 
     onnxruntime.preload_dlls()
 
     from export.bundle_writer import export_bundle
     from export.default_bundle import SOURCE_MODEL
-    from train.default_model import build_default_model
+    from export.default_model import build_default_model
 
     report = {"card": torch.cuda.get_device_name(0), "cpu": platform.processor() or platform.machine(),
               "onnxruntime": onnxruntime.__version__, "torch": torch.__version__}

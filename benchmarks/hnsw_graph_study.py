@@ -25,8 +25,8 @@ import faiss
 import hnswlib
 import numpy as np
 
-from benchmarks.conftest import exact_top, recall_at_k
 from benchmarks.real_collections import COLLECTIONS, load_embeddings, split_queries
+from benchmarks.vectors import exact_top, recall_at_k
 from engine import graph_layout
 
 K = 10

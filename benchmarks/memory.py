@@ -37,7 +37,7 @@ class RssGrowth:
     """Resident memory gained across a block, such as loading an index, with freed heap released on
     both sides. Memory-mapped files count only for the pages the block touched."""
 
-    def __enter__(self) -> "RssGrowth":
+    def __enter__(self) -> RssGrowth:
         release_free_heap()
         self.before = rss_bytes()
         self.bytes = 0

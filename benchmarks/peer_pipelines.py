@@ -18,7 +18,7 @@ import hnswlib
 import numpy as np
 
 from engine.index import HnswParams
-from train.model_settings import read_settings
+from export.model_settings import read_settings
 
 BATCH_SIZE = 32  # the engine encoder's default batch size
 

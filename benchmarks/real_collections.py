@@ -8,6 +8,7 @@ import numpy as np
 
 from engine.encoder import Encoder
 from engine.evaluation.evaluate import EvalOptions, benchmark_vectors, prepare
+from export.default_bundle import make_default_bundle
 
 # collection label -> (engine eval benchmark, languages)
 COLLECTIONS = {"xquad-r pool": ("xquad-r", None), "miracl-yo": ("miracl", ["yo"])}
@@ -19,7 +20,7 @@ def load_embeddings(name: str, languages: list[str] | None):
     Raises EngineError when the benchmark's data is not under ENGINE_DATA_DIR."""
     prepared = prepare(name, EvalOptions(languages=languages, quiet=True))
     bench = prepared.bench
-    queries, candidates = benchmark_vectors(prepared, Encoder("default"))
+    queries, candidates = benchmark_vectors(prepared, Encoder(make_default_bundle()))
     texts = bench.candidate_texts(prepared.spec.texts[prepared.text])
     langs = [bench.languages[number] for number in bench.candidate_langs]
     return queries, candidates, texts, langs, prepared.text

@@ -28,8 +28,8 @@ import onnxruntime as ort  # noqa: E402
 from tokenizers import Tokenizer  # noqa: E402
 
 from benchmarks import encoder_systems as systems  # noqa: E402
-from benchmarks.conftest import smoke_mode  # noqa: E402
 from benchmarks.graph_pooling import MASK, OUTPUT, in_graph_pooling_bundle, pooling_graph  # noqa: E402
+from benchmarks.run_mode import smoke_mode  # noqa: E402
 from engine import kernels  # noqa: E402
 from engine.bundle import load_bundle  # noqa: E402
 from engine.corpus import read_corpus  # noqa: E402
@@ -64,15 +64,15 @@ def encoder_model_dir(pytestconfig, tmp_path_factory):
     if smoke_mode(pytestconfig):
         from transformers import AutoConfig
 
+        from export.model_settings import read_settings
+        from export.sentence_transformers_files import write_sentence_transformers_files
         from tests.conftest import build_tiny_model_dir
-        from train.model_settings import read_settings
-        from train.sentence_transformers_files import write_sentence_transformers_files
 
         model_dir = build_tiny_model_dir(tmp_path_factory.mktemp("tiny-encoder"))
         write_sentence_transformers_files(model_dir, read_settings(model_dir),
                                           AutoConfig.from_pretrained(model_dir).hidden_size)
         return model_dir
-    from train.base_models import resolve_base_model
+    from export.base_models import resolve_base_model
 
     return resolve_base_model("default")
 
@@ -84,7 +84,9 @@ def encoder_bundle(pytestconfig, encoder_model_dir, tmp_path_factory):
 
         return load_bundle(export_bundle(encoder_model_dir, tmp_path_factory.mktemp("bundle") / "tiny",
                                          quantize=("int8",), quiet=True))
-    return load_bundle("default")
+    from export.default_bundle import make_default_bundle
+
+    return load_bundle(make_default_bundle())
 
 
 @pytest.fixture(scope="session")

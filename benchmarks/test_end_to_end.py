@@ -33,12 +33,23 @@ pytest.importorskip("faiss")
 pytest.importorskip("psutil")
 
 from benchmarks import peer_pipelines as peers  # noqa: E402
-from benchmarks.e2e_setup import (E2E_HNSW, E2E_K, E2E_THREADS, BenchCorpus, bench_size, e2e_info,  # noqa: E402
-                                  engine_model_info, engine_recall, load_bench_corpus, peer_recall)
+from benchmarks.e2e_setup import (  # noqa: E402
+    E2E_HNSW,
+    E2E_K,
+    E2E_THREADS,
+    BenchCorpus,
+    bench_size,
+    e2e_info,
+    engine_model_info,
+    engine_recall,
+    load_bench_corpus,
+    peer_recall,
+)
 from benchmarks.memory import disk_bytes  # noqa: E402
 from engine import index as index_dir  # noqa: E402
 from engine.encoder import Encoder  # noqa: E402
 from engine.search import Searcher  # noqa: E402
+from export.default_bundle import make_default_bundle  # noqa: E402
 
 pytestmark = [pytest.mark.model, pytest.mark.usefixtures("same_threads")]
 
@@ -60,7 +71,7 @@ def corpus(pytestconfig) -> BenchCorpus:
 
 
 def engine_system(corpus: BenchCorpus, path) -> System:
-    encoder = Encoder("default", device="cpu", intra_op_threads=E2E_THREADS)
+    encoder = Encoder(make_default_bundle(), device="cpu", intra_op_threads=E2E_THREADS)
     vectors = encoder.encode_passages(corpus.texts)
     index = index_dir.create(path, corpus.passages, vectors, engine_model_info(encoder), E2E_HNSW)
     searcher = Searcher(index, encoder, num_threads=E2E_THREADS)
@@ -78,7 +89,7 @@ class StVectors:
 @pytest.fixture(scope="module")
 def st_vectors(corpus) -> StVectors:
     """sentence-transformers and its vectors of the corpus and questions, shared by both peers."""
-    from train.base_models import resolve_base_model
+    from export.base_models import resolve_base_model
 
     encoder = peers.StEncoder(resolve_base_model("default"))
     return StVectors(encoder, encoder.encode_passages(corpus.texts), encoder.encode_queries(corpus.queries))

@@ -32,12 +32,22 @@ pytest.importorskip("faiss")
 pytest.importorskip("psutil")
 
 from benchmarks import peer_pipelines as peers  # noqa: E402
-from benchmarks.e2e_setup import (E2E_HNSW, E2E_THREADS, BenchCorpus, bench_size, e2e_info,  # noqa: E402
-                                  engine_model_info, engine_recall, load_bench_corpus, peer_recall)
+from benchmarks.e2e_setup import (  # noqa: E402
+    E2E_HNSW,
+    E2E_THREADS,
+    BenchCorpus,
+    bench_size,
+    e2e_info,
+    engine_model_info,
+    engine_recall,
+    load_bench_corpus,
+    peer_recall,
+)
 from benchmarks.memory import disk_bytes  # noqa: E402
 from engine import index as index_dir  # noqa: E402
 from engine.build import build_index  # noqa: E402
 from engine.encoder import Encoder  # noqa: E402
+from export.default_bundle import make_default_bundle  # noqa: E402
 
 pytestmark = [pytest.mark.model, pytest.mark.usefixtures("same_threads")]
 
@@ -71,7 +81,7 @@ def write_corpus_jsonl(corpus: BenchCorpus, path: Path) -> Path:
 
 
 def engine_builder(corpus: BenchCorpus, folder: Path) -> Builder:
-    encoder = Encoder("default", device="cpu", intra_op_threads=E2E_THREADS)
+    encoder = Encoder(make_default_bundle(), device="cpu", intra_op_threads=E2E_THREADS)
     corpus_file = write_corpus_jsonl(corpus, folder / "corpus.jsonl")
     model = engine_model_info(encoder)
 
@@ -91,7 +101,7 @@ def engine_builder(corpus: BenchCorpus, folder: Path) -> Builder:
 
 
 def faiss_builder(corpus: BenchCorpus, folder: Path) -> Builder:
-    from train.base_models import resolve_base_model
+    from export.base_models import resolve_base_model
 
     encoder = peers.StEncoder(resolve_base_model("default"))
 

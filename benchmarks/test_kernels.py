@@ -6,8 +6,8 @@ Run: OMP_NUM_THREADS=1 pytest benchmarks/test_kernels.py --benchmark-group-by=gr
 import numpy as np
 import pytest
 
-from engine.machine import machine
 from engine import kernels
+from engine.machine import machine
 
 
 @pytest.mark.parametrize("implementation", ["numba", "numpy"])

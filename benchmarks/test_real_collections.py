@@ -26,11 +26,11 @@ import pytest
 pytest.importorskip("faiss")
 pytest.importorskip("psutil")
 
-from benchmarks.ann_systems import (SYSTEMS, Collection, build_benchmark, search_benchmark,  # noqa: E402
-                                    synthetic_passages)
-from benchmarks.conftest import smoke_mode, unit_vectors  # noqa: E402
+from benchmarks.ann_systems import SYSTEMS, Collection, build_benchmark, search_benchmark, synthetic_passages  # noqa: E402
 from benchmarks.ef_calibration import RECALL_TARGETS  # noqa: E402
 from benchmarks.real_collections import COLLECTIONS, load_embeddings, split_queries  # noqa: E402
+from benchmarks.run_mode import smoke_mode  # noqa: E402
+from benchmarks.vectors import unit_vectors  # noqa: E402
 from engine.corpus import Passage  # noqa: E402
 from engine.errors import EngineError  # noqa: E402
 from engine.index import HnswParams  # noqa: E402

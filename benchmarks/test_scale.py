@@ -1,6 +1,6 @@
 """The search layer at scale: the engine (engine.index.create + Searcher.search_vectors) against raw
 hnswlib and faiss HNSW on ENGINE_BENCH_SCALE_VECTORS clustered synthetic vectors (default 1M x 384,
-benchmarks.conftest.unit_vectors), at the ef that gives each system recall@10 >= 0.90, 0.93, 0.95, 0.97 and 0.99
+benchmarks.vectors.unit_vectors), at the ef that gives each system recall@10 >= 0.90, 0.93, 0.95, 0.97 and 0.99
 against exact search (benchmarks/ef_calibration.py; systems in benchmarks/ann_systems.py).
 
 Run (full size: 11 min 19 s on the 2-core VM, 2026-11-27; ~8 GB of memory at
@@ -23,10 +23,10 @@ import pytest
 pytest.importorskip("faiss")
 pytest.importorskip("psutil")
 
-from benchmarks.ann_systems import (SYSTEMS, Collection, build_benchmark, search_benchmark,  # noqa: E402
-                                    synthetic_passages)
-from benchmarks.conftest import SMOKE_VECTORS, smoke_mode, unit_vectors  # noqa: E402
+from benchmarks.ann_systems import SYSTEMS, Collection, build_benchmark, search_benchmark, synthetic_passages  # noqa: E402
 from benchmarks.ef_calibration import RECALL_TARGETS  # noqa: E402
+from benchmarks.run_mode import SMOKE_VECTORS, smoke_mode  # noqa: E402
+from benchmarks.vectors import unit_vectors  # noqa: E402
 from engine.index import HnswParams  # noqa: E402
 
 FULL_VECTORS = 1_000_000
@@ -45,7 +45,7 @@ def scale(pytestconfig, tmp_path_factory) -> Collection:
                       test_queries=unit_vectors(queries, seed=1),
                       params=HnswParams(M=M, ef_construction=EF_CONSTRUCTION),
                       directory=tmp_path_factory.mktemp("scale"), passages=lambda: synthetic_passages(count),
-                      source="synthetic (benchmarks.conftest.unit_vectors)")
+                      source="synthetic (benchmarks.vectors.unit_vectors)")
 
 
 @pytest.mark.parametrize("system", SYSTEMS)

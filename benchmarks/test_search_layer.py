@@ -8,7 +8,7 @@ ids and scores is timed separately, beside a raw hnswlib user doing the same map
 import numpy as np
 import pytest
 
-from benchmarks.conftest import exact_top, recall_at_k
+from benchmarks.vectors import exact_top, recall_at_k
 from engine.machine import machine
 from engine.search import Searcher
 

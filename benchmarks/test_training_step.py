@@ -23,7 +23,7 @@ pytest.importorskip("transformers")
 
 import torch  # noqa: E402
 
-from benchmarks.conftest import smoke_mode  # noqa: E402
+from benchmarks.run_mode import smoke_mode  # noqa: E402
 from engine.machine import machine  # noqa: E402
 from train.experiment import Budget  # noqa: E402
 from train.precision import cpu_has_native_bf16  # noqa: E402
@@ -44,7 +44,7 @@ def recipe(pytestconfig, tmp_path_factory):
         groups = [PairGroup(f"g{n}", {"en": Pair(QUERIES[n], PASSAGES[n]), "de": Pair(QUERIES[n + 8], PASSAGES[n + 8])})
                   for n in range(8)]
         return build_tiny_model_dir(tmp_path_factory.mktemp("tiny-train")), groups, 4
-    from train.base_models import resolve_base_model
+    from export.base_models import resolve_base_model
     from train.builders import PUBLIC_PAIR_SOURCES, public_pair_groups
 
     if not os.environ.get("ENGINE_DATA_DIR"):

@@ -132,23 +132,16 @@ def write_manifest(bundle_dir: Path, manifest: dict) -> None:
     )
 
 
+DEFAULT_BUNDLE_COMMAND = "engine export default"
+
+
 def load_bundle(name_or_path: str | Path) -> ModelBundle:
-    """Open a bundle dir, or `default` (made on first use when the export extra is installed)."""
+    """Open a bundle dir, or `default` (which the command layer builds on first use: engine.cli_options)."""
     if str(name_or_path) == "default":
         bundle_dir = default_bundle_dir()
         if not (bundle_dir / MANIFEST_NAME).is_file():
-            bundle_dir = _make_default_bundle()
+            raise EngineError(f"the default model bundle is not built yet ({bundle_dir}): "
+                              f"run `{DEFAULT_BUNDLE_COMMAND}` once")
     else:
         bundle_dir = Path(name_or_path)
     return ModelBundle(bundle_dir, read_manifest(bundle_dir))
-
-
-def _make_default_bundle() -> Path:
-    try:
-        from export.default_bundle import make_default_bundle
-    except ImportError as err:
-        raise EngineError(
-            "the default model bundle is not built yet and making it needs the export extra "
-            f"({err.name} is missing): pip install -e '.[train,export]' then `engine export default`"
-        ) from None
-    return make_default_bundle()

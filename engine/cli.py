@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from engine.cli_options import encoder_options, make_encoder, split_codes
+from engine.cli_options import encoder_options, ensure_default_bundle, make_encoder, split_codes
 from engine.errors import EngineError
 
 LANG_LIST = "comma-separated language codes, e.g. de,sw"
@@ -107,15 +107,16 @@ def delete_command(index_path, ids):
 def search_command(index_path, queries, k, lang, ef, rescore, queries_file, run_tag, as_json, model,
                    variant, device, threads, batch_size):
     """Search INDEX with one or more QUERIES in any language."""
+    from engine import output
+    from engine.corpus import read_queries
     from engine.index import open_index
     from engine.search import Searcher
-    from engine import output
 
     if bool(queries) == bool(queries_file):
         raise EngineError("give either QUERIES on the command line or --queries FILE, not both or neither")
     index = open_index(index_path)
     searcher = Searcher(index, make_encoder(model or recorded_bundle(index), variant, device, threads, batch_size))
-    qids, texts = output.read_queries(queries_file) if queries_file else (None, list(queries))
+    qids, texts = read_queries(queries_file) if queries_file else (None, list(queries))
     started = time.perf_counter()
     results = searcher.search(texts, k=k, languages=split_codes(lang), ef=ef, rescore=rescore)
     seconds = time.perf_counter() - started
@@ -132,8 +133,8 @@ def search_command(index_path, queries, k, lang, ef, rescore, queries_file, run_
 @click.option("--json", "as_json", is_flag=True)
 def info_command(index_path, as_json):
     """Print an index's manifest: model, HNSW parameters, count, languages."""
-    from engine.index import open_index
     from engine import output
+    from engine.index import open_index
 
     index = open_index(index_path)
     click.echo(json.dumps(index.manifest, indent=2) if as_json else output.index_info(index))
@@ -148,82 +149,28 @@ def demo_command(model, out, k, quiet):
     """Quickstart: make the default bundle, index the bundled demo corpus, run sample searches."""
     from engine.demo import run_demo
 
+    if model == "default":
+        ensure_default_bundle()
     run_demo(model, out, k, quiet, echo=click.echo)
 
 
-@main.command("export")
-@click.argument("model")
-@click.option("--out", type=click.Path(path_type=Path),
-              help="bundle dir to write (default for MODEL `default`: the default bundle in the cache)")
-@click.option("--quantize", type=click.Choice(["int8", "fp16", "none"]), multiple=True, default=["int8"],
-              show_default=True, help="variants besides fp32 (repeat for several; `none`: fp32 only)")
-@click.option("--force", is_flag=True, help="write the bundle even when int8 parity is below the threshold")
-@click.option("--quiet", is_flag=True)
-def export_command(model, out, quantize, force, quiet):
-    """Export MODEL (an HF model dir, an HF id, or `default`) to an ONNX model bundle."""
-    from engine.bundle import read_manifest
-    from engine.paths import default_bundle_dir
-
-    try:
-        from export.bundle_writer import export_bundle
-        from export.default_bundle import SOURCE_MODEL
-        from export.parity import format_parity_report
-        from train.base_models import resolve_base_model
-    except ImportError as err:
-        raise EngineError(f"export needs the train and export extras ({err.name} is missing): "
-                          "pip install -e '.[train,export]'") from None
-    if out is None and model != "default":
-        raise EngineError("--out is required unless MODEL is `default`")
-    variants = tuple(name for name in quantize if name != "none")
-    source = SOURCE_MODEL if model == "default" else None
-    bundle_dir = export_bundle(resolve_base_model(model), out or default_bundle_dir(), variants, force=force,
-                               quiet=quiet, source_model=source)
-    click.echo(f"wrote {bundle_dir}")
-    click.echo(format_parity_report(read_manifest(bundle_dir)))
-
-
-@main.command("bundle-info")
-@click.argument("bundle", default="default")
-@click.option("--json", "as_json", is_flag=True)
-def bundle_info_command(bundle, as_json):
-    """Print a model bundle's manifest and its parity report."""
-    from engine.bundle import load_bundle
-
-    loaded = load_bundle(bundle)
-    if as_json:
-        click.echo(json.dumps(loaded.manifest, indent=2, ensure_ascii=False))
-        return
-    manifest = loaded.manifest
-    click.echo(f"bundle:      {loaded.path}")
-    click.echo(f"source:      {manifest['source_model']}")
-    click.echo(f"fingerprint: {manifest['fingerprint']}")
-    click.echo(f"embedding:   dimension {manifest['dimension']}, {manifest['pooling']} pooling, "
-               f"{'L2-normalised' if manifest['normalize'] else 'not normalised'}, max length {manifest['max_length']}")
-    click.echo(f"prefixes:    query {manifest['query_prefix']!r}, passage {manifest['passage_prefix']!r}")
-    for name, variant in manifest["variants"].items():
-        size = (loaded.path / variant["file"]).stat().st_size / 1e6
-        click.echo(f"variant:     {name:<5} {variant['file']} ({size:.0f} MB): {variant.get('quantization', '')}")
-    try:
-        from export.parity import format_parity_report
-    except ImportError:
-        return
-    click.echo(format_parity_report(manifest))
-
-
-
-def _register_subcommands():
-    """Commands that live beside their packages (evaluation, training)."""
+def _register_stage_commands():
+    """Commands that live beside their packages. The command layer is the one place in engine/ that
+    imports the other stages (pyproject's import contracts name these two imports); a serving-only
+    install, without the export or train extra, still has every serving command."""
     from engine.evaluation.cli import eval_command
 
     main.add_command(eval_command, "eval")
     try:
-        from train.cli import build_pairs_command, experiment_command, merge_command, train_command
-    except ImportError:  # the train extra is not installed: serving still works
+        from export.cli import register as register_export
+    except ImportError:
         return
-    main.add_command(train_command, "train")
-    main.add_command(build_pairs_command, "build-training-pairs")
-    main.add_command(experiment_command, "experiment")
-    main.add_command(merge_command, "merge")
+    register_export(main)
+    try:
+        from train.cli import register as register_train
+    except ImportError:
+        return
+    register_train(main)
 
 
-_register_subcommands()
+_register_stage_commands()

@@ -1,4 +1,4 @@
-"""Command-line pieces shared by the commands that encode text (search, build-index, add, eval)."""
+"""Command-line pieces shared by the commands that encode text (search, build-index, add, eval, demo)."""
 
 from __future__ import annotations
 
@@ -22,11 +22,30 @@ def encoder_options(func):
 def make_encoder(model, variant, device, threads, batch_size):
     from engine.encoder import Encoder
 
+    if model == "default":
+        ensure_default_bundle()
     if batch_size < 1:
         raise EngineError(f"--batch-size must be positive, got {batch_size}")
     if threads < 0:
         raise EngineError(f"--threads must be 0 (all cores) or positive, got {threads}")
     return Encoder(model, variant=variant, device=device, intra_op_threads=threads, batch_size=batch_size)
+
+
+def ensure_default_bundle() -> None:
+    """Build the default bundle on first use. This is the command layer's job (engine core never imports
+    export/); an install without the export extra is told the one command that builds it."""
+    from engine.bundle import DEFAULT_BUNDLE_COMMAND, MANIFEST_NAME
+    from engine.paths import default_bundle_dir
+
+    if (default_bundle_dir() / MANIFEST_NAME).is_file():
+        return
+    try:
+        from export.default_bundle import make_default_bundle
+    except ImportError as err:
+        raise EngineError(f"the default model bundle is not built yet, and building it needs the export extra "
+                          f"({err.name} is missing): pip install -e '.[export]', then run "
+                          f"`{DEFAULT_BUNDLE_COMMAND}` once") from None
+    make_default_bundle()
 
 
 def split_codes(value: str | None) -> list[str] | None:

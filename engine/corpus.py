@@ -1,4 +1,5 @@
-"""Read a passage collection: JSONL (BEIR/MTEB corpus.jsonl shape) or TSV with a header row.
+"""Read the inputs users give: a passage collection, JSONL (BEIR/MTEB corpus.jsonl shape) or TSV with a
+header row, and query files (`qid<TAB>query` lines).
 
 Every record needs an id (`id` or BEIR's `_id`) and a non-empty `text`; `title` and `lang` are
 optional; any other field is kept as extra metadata. The whole file is checked before anything is
@@ -110,3 +111,27 @@ def _encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def read_queries(handle) -> tuple[list[str], list[str]]:
+    """`qid<TAB>query` lines (TREC topics TSV); blank lines are skipped, qids must be unique."""
+    qids, texts, line_of = [], [], {}
+    name = getattr(handle, "name", "queries")
+    try:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            parts = line.rstrip("\r\n").split("\t")
+            if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
+                raise EngineError(f"{name}:{line_no}: expected `qid<TAB>query`")
+            qid = parts[0].strip()
+            if qid in line_of:
+                raise EngineError(f"{name}:{line_no}: query id {qid!r} repeats line {line_of[qid]}")
+            line_of[qid] = line_no
+            qids.append(qid)
+            texts.append(parts[1].strip())
+    except UnicodeDecodeError as err:
+        raise EngineError(f"{name}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    if not qids:
+        raise EngineError(f"{name}: no queries")
+    return qids, texts

@@ -46,7 +46,7 @@ class HnswParams:
     ef_construction: int = 200
     ef_search: int = 64
 
-    def check(self) -> "HnswParams":
+    def check(self) -> HnswParams:
         for name, value in asdict(self).items():
             if not isinstance(value, int) or value < 1:
                 raise EngineError(f"HNSW parameter {name} must be a positive integer, got {value!r}")
@@ -90,7 +90,7 @@ class Index:
         """Close the metadata connections of every thread that read through this handle."""
         self.metadata.close()
 
-    def __enter__(self) -> "Index":
+    def __enter__(self) -> Index:
         return self
 
     def __exit__(self, *exc_info) -> None:

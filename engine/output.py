@@ -4,34 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from engine.errors import EngineError
 from engine.index import Index
 
 SNIPPET = 110
-
-
-def read_queries(handle) -> tuple[list[str], list[str]]:
-    """`qid<TAB>query` lines (TREC topics TSV); blank lines are skipped, qids must be unique."""
-    qids, texts, line_of = [], [], {}
-    name = getattr(handle, "name", "queries")
-    try:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            parts = line.rstrip("\r\n").split("\t")
-            if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
-                raise EngineError(f"{name}:{line_no}: expected `qid<TAB>query`")
-            qid = parts[0].strip()
-            if qid in line_of:
-                raise EngineError(f"{name}:{line_no}: query id {qid!r} repeats line {line_of[qid]}")
-            line_of[qid] = line_no
-            qids.append(qid)
-            texts.append(parts[1].strip())
-    except UnicodeDecodeError as err:
-        raise EngineError(f"{name}: not UTF-8 text ({err.reason} at byte {err.start})") from None
-    if not qids:
-        raise EngineError(f"{name}: no queries")
-    return qids, texts
 
 
 def write_trec_run(out, qids, results, tag: str) -> None:

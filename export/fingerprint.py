@@ -5,9 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from train.base_models import WEIGHT_PATTERNS
-
-_CHUNK = 1 << 20
+from engine.hashing import update_with_file
+from export.base_models import WEIGHT_PATTERNS
 
 
 def weights_fingerprint(model_dir: Path) -> str:
@@ -17,7 +16,5 @@ def weights_fingerprint(model_dir: Path) -> str:
     digest = hashlib.sha256()
     for path in files:
         digest.update(path.name.encode("utf-8") + b"\0")
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(_CHUNK), b""):
-                digest.update(block)
+        update_with_file(digest, path)
     return digest.hexdigest()

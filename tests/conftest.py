@@ -19,7 +19,7 @@ def build_tiny_model_dir(out):
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
-    from train.model_settings import EncoderSettings, write_settings
+    from export.model_settings import EncoderSettings, write_settings
 
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     backend = Tokenizer(models.WordPiece(unk_token="[UNK]"))

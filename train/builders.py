@@ -1,6 +1,6 @@
 """Build training pair groups (train.pairs) from the public data under the data dir.
 
-- MLQA-R, training half only (train.splits.mlqa_split): a question and its answer sentence with
+- MLQA-R, training half only (engine.evaluation.mlqa_split.mlqa_split): a question and its answer sentence with
   its paragraph ("sentence+context", the evaluation's default candidate text), joined across
   languages by question id.
 - NTREX-128 inverse cloze: a news sentence as the query, the k sentences on each side of it in its
@@ -15,9 +15,9 @@ from pathlib import Path
 
 from engine.errors import EngineError
 from engine.evaluation.lareqa import MLQA_R_LANGUAGES, read_lareqa_file
+from engine.evaluation.mlqa_split import EVAL, TRAIN, mlqa_split
 from engine.paths import data_dir
 from train.pairs import Pair, PairGroup
-from train.splits import EVAL, TRAIN, mlqa_split
 
 # NTREX-128 file language code → ISO 639-1.
 NTREX_LANGUAGES = {

@@ -9,8 +9,15 @@ import click
 from engine.cli_options import split_codes
 from engine.errors import EngineError
 from train.builders import DEFAULT_CLOZE_WINDOW, PUBLIC_PAIR_SOURCES, public_pair_groups
-from train.experiment import (CONFIGURATIONS, DEFAULT_EVALS, Budget, EvalSpec, Experiment, configurations_named,
-                              run_experiment)
+from train.experiment import (
+    CONFIGURATIONS,
+    DEFAULT_EVALS,
+    Budget,
+    EvalSpec,
+    Experiment,
+    configurations_named,
+    run_experiment,
+)
 from train.mmarco import mmarco_pair_groups
 from train.pairs import write_pair_groups
 from train.precision import PRECISIONS
@@ -19,6 +26,13 @@ from train.translation_builders import TRANSLATION_SOURCES, translation_groups
 from train.translations import write_translation_groups
 
 PAIR_SOURCES = (*PUBLIC_PAIR_SOURCES, "mmarco")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(train_command, "train")
+    group.add_command(build_pairs_command, "build-training-pairs")
+    group.add_command(experiment_command, "experiment")
+    group.add_command(merge_command, "merge")
 
 
 @click.command()

@@ -7,9 +7,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from train.hf_tokenizer import load_hf_tokenizer
-from train.model_settings import read_settings, write_settings
-from train.sentence_transformers_files import write_sentence_transformers_files
+from export.hf_tokenizer import load_hf_tokenizer
+from export.model_settings import read_settings, write_settings
+from export.sentence_transformers_files import write_sentence_transformers_files
 
 
 class DualEncoder(torch.nn.Module):

@@ -100,7 +100,7 @@ class EvalSpec:
         return self.benchmark
 
     @classmethod
-    def parse(cls, text: str) -> "EvalSpec":
+    def parse(cls, text: str) -> EvalSpec:
         """`xquad-r` or `miracl-subset:yo,sw,te`."""
         benchmark, colon, langs = text.partition(":")
         codes = tuple(code.strip() for code in langs.split(",") if code.strip())
@@ -261,7 +261,7 @@ def _base_bundle(experiment: Experiment, log) -> str:
     """The default model's bundle is the default bundle; another base model is exported like the runs."""
     if experiment.base_model == "default":
         return "default"
-    from train.base_models import resolve_base_model
+    from export.base_models import resolve_base_model
 
     base_dir = experiment.out_dir / "base"
     _export(resolve_base_model(experiment.base_model, quiet=experiment.quiet), base_dir,

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from engine.atomic_dir import replace_dir
 from engine.errors import EngineError
-from train.base_models import resolve_base_model
-from train.hf_tokenizer import load_hf_tokenizer
-from train.model_settings import read_settings, write_settings
-from train.sentence_transformers_files import write_sentence_transformers_files
+from export.base_models import resolve_base_model
+from export.hf_tokenizer import load_hf_tokenizer
+from export.model_settings import read_settings, write_settings
+from export.sentence_transformers_files import write_sentence_transformers_files
 
 MERGE_RECORD = "merge.json"
 # Config fields two models must share for their weights to be averaged meaningfully.

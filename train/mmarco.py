@@ -79,8 +79,7 @@ def _texts(path: Path, wanted: set[str]) -> dict[str, str]:
 def _rows(path: Path):
     try:
         with path.open(encoding="utf-8", newline="") as handle:
-            for number, row in enumerate(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE), start=1):
-                yield number, row
+            yield from enumerate(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE), start=1)
     except FileNotFoundError:
         raise EngineError(f"mMARCO file {path} is missing") from None
     except UnicodeDecodeError as err:

@@ -31,7 +31,7 @@ _ENCODE_CHUNK = 512  # texts per encode call, so progress moves and a kill loses
 
 
 def text_key(prefix: str, text: str, max_length: int) -> str:
-    return hashlib.sha256(f"{max_length}\0{prefix}{text}".encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(f"{max_length}\0{prefix}{text}".encode()).hexdigest()[:32]
 
 
 class Teacher:

@@ -24,8 +24,8 @@ import torch
 
 from engine.atomic_dir import replace_dir
 from engine.errors import EngineError
+from export.base_models import resolve_base_model
 from train.anchoring import AlignSampler, anchor_distance, total_loss
-from train.base_models import resolve_base_model
 from train.dual_encoder import DualEncoder
 from train.loss import DEFAULT_TEMPERATURE, info_nce_loss
 from train.pairs import PairGroup, read_pair_groups

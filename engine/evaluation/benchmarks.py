@@ -10,8 +10,8 @@ from pathlib import Path
 from engine.errors import EngineError
 from engine.evaluation import flores, lareqa, miracl
 from engine.evaluation.data import Benchmark
+from engine.evaluation.mlqa_split import is_mlqa_evaluation_question
 from engine.evaluation.sources import LAREQA_SOURCE, MIRACL_CORPUS_SOURCE, MIRACL_TOPICS_SOURCE, NOMIRACL_SOURCE
-from train.splits import is_mlqa_evaluation_question
 
 SETTINGS = ("mono", "cross", "multi")
 
@@ -70,7 +70,7 @@ BENCHMARKS = {
         BenchmarkSpec("xquad-r", "XQuAD-R", lareqa.XQUAD_R_LANGUAGES, SETTINGS, LAREQA_METRICS, LAREQA_TEXTS,
                       partial(lareqa.load_lareqa, "xquad-r"), lambda root: list(lareqa.XQUAD_R_LANGUAGES),
                       f"xquad-r/<lang>.json ({LAREQA_SOURCE}, folder xquad-r)"),
-        # Only the evaluation half of MLQA-R's questions: the other half may be trained on (train/splits.py).
+        # Only the evaluation half of MLQA-R's questions: the other half may be trained on (engine/evaluation/mlqa_split.py).
         BenchmarkSpec("mlqa-r", "MLQA-R (evaluation half)", lareqa.MLQA_R_LANGUAGES, SETTINGS, LAREQA_METRICS,
                       LAREQA_TEXTS, partial(lareqa.load_lareqa, "mlqa-r", keep_query=is_mlqa_evaluation_question),
                       lambda root: list(lareqa.MLQA_R_LANGUAGES),

@@ -6,7 +6,6 @@ a command line can reject bad input before it spends seconds loading a model.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from contextlib import contextmanager
@@ -26,6 +25,8 @@ from engine.evaluation.pools import Pool, RankedPool, exact_ranks, make_pools
 from engine.evaluation.scoring import ExactScores, score_exact
 from engine.evaluation.sources import data_root
 from engine.index import HnswParams
+from engine.machine import machine
+
 
 @dataclass
 class EvalOptions:
@@ -182,13 +183,9 @@ def _report(spec: BenchmarkSpec, bench: Benchmark, text: str, encoder, settings:
 
 
 def _machine(encoder) -> dict:
-    return {
-        "cpus": os.cpu_count(),
-        "onnxruntime_intra_op_threads": encoder.session.get_session_options().intra_op_num_threads,
-        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
-        "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY"),
-        "providers": encoder.providers,
-    }
+    """engine.machine's record plus the encoder's own thread and provider settings."""
+    return {**machine(), "onnxruntime_intra_op_threads": encoder.session.get_session_options().intra_op_num_threads,
+            "providers": encoder.providers}
 
 
 def _progress(total: int, what: str, unit: str, quiet: bool):

@@ -18,12 +18,17 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
+from engine.corpus import read_queries
 from engine.errors import EngineError
 from engine.evaluation.data import Benchmark, Judgement, LanguagePart, assemble
 from engine.evaluation.download import raw_url
-from engine.evaluation.sources import (MIRACL_CORPUS_SOURCE, MIRACL_TOPICS_REPOSITORY, MIRACL_TOPICS_SOURCE,
-                                       NOMIRACL_SOURCE, require_file)
-from engine.output import read_queries
+from engine.evaluation.sources import (
+    MIRACL_CORPUS_SOURCE,
+    MIRACL_TOPICS_REPOSITORY,
+    MIRACL_TOPICS_SOURCE,
+    NOMIRACL_SOURCE,
+    require_file,
+)
 
 MIRACL_LANGUAGES = ("ar", "bn", "de", "en", "es", "fa", "fi", "fr", "hi", "id", "ja", "ko", "ru", "sw", "te",
                     "th", "yo", "zh")

@@ -1,9 +1,9 @@
 import hnswlib
 import numpy as np
 
-from benchmarks.conftest import exact_top, recall_at_k, unit_vectors
 from benchmarks.ef_calibration import calibrate
 from benchmarks.memory import RssGrowth, hnswlib_bytes_per_vector
+from benchmarks.vectors import exact_top, recall_at_k, unit_vectors
 
 
 def test_exact_top_is_sorted_and_respects_the_allowed_rows():

@@ -3,8 +3,8 @@ import pytest
 
 pytest.importorskip("faiss")
 
-from benchmarks.conftest import unit_vectors  # noqa: E402
 from benchmarks.hnsw_graph_study import level0_degree, searchers  # noqa: E402
+from benchmarks.vectors import unit_vectors  # noqa: E402
 
 
 def test_faiss_on_the_copied_hnswlib_graph_finds_hnswlibs_hits(tmp_path):

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from engine import graph_layout, index as index_dir
+from engine import graph_layout
+from engine import index as index_dir
 from engine.corpus import Passage
 from engine.index import HnswParams, ModelInfo
 

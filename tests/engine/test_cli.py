@@ -1,10 +1,11 @@
 import json
 import shutil
+import sys
 
 import pytest
-from click.testing import CliRunner
 
-from engine.cli import main
+from tests.cli_runs import assert_fails
+from tests.cli_runs import run_engine as run
 
 PASSAGES = [
     {"id": f"{topic}-{lang}", "lang": lang, "title": f"{topic} {lang}", "text": text}
@@ -18,10 +19,6 @@ PASSAGES = [
     }.items()
     for lang, text in texts.items()
 ]
-
-
-def run(*args, input=None):
-    return CliRunner().invoke(main, [str(arg) for arg in args], input=input)
 
 
 @pytest.fixture
@@ -79,12 +76,6 @@ def test_add_and_delete(built, tmp_path):
     assert deleted.exit_code == 0 and "8 passages left" in deleted.output
 
 
-def assert_fails(result, message):
-    assert result.exit_code == 1, result.output
-    assert message in result.output
-    assert "Traceback" not in result.output
-
-
 def test_malformed_corpus_names_the_line_and_writes_nothing(tmp_path, tiny_bundle):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "a", "text": "fine"}\n{"id": "b", "text": oops}\n', encoding="utf-8")
@@ -127,24 +118,6 @@ def test_corrupted_and_missing_indexes(built, tmp_path):
     assert_fails(run("info", tmp_path / "missing"), "does not exist")
 
 
-def test_export_writes_a_bundle_and_bundle_info_prints_its_parity(tiny_model_dir, tmp_path):
-    result = run("export", tiny_model_dir, "--out", tmp_path / "bundle", "--quantize", "none", "--quiet")
-    assert result.exit_code == 0, result.output
-    assert "parity with the fp32 torch model" in result.output
-    info = run("bundle-info", tmp_path / "bundle")
-    assert info.exit_code == 0, info.output
-    assert "variant:     fp32" in info.output and "int8" not in info.output
-    assert json.loads(run("bundle-info", tmp_path / "bundle", "--json").output)["variants"].keys() == {"fp32"}
-
-
-def test_export_errors(tmp_path):
-    (tmp_path / "not-a-model").mkdir()
-    assert_fails(run("export", tmp_path / "not-a-model", "--out", tmp_path / "b"), "config.json")
-    assert not (tmp_path / "b").exists()
-    assert_fails(run("export", tmp_path / "not-a-model"), "--out is required")
-    assert_fails(run("bundle-info", tmp_path / "not-a-model"), "is not a model bundle")
-
-
 def test_queries_file_with_byte_order_mark_and_bad_encoding(built, tmp_path):
     good = tmp_path / "q.tsv"
     good.write_bytes(b"\xef\xbb\xbfq1\twater\n")
@@ -169,3 +142,11 @@ def test_build_with_one_thread_and_bad_thread_counts(tmp_path, corpus, tiny_bund
     result = run("build-index", corpus, "--model", tiny_bundle, "--out", tmp_path / "bad", "--threads", "-2")
     assert result.exit_code != 0 and "--threads must be 0 (all cores) or positive, got -2" in result.output
     assert not (tmp_path / "bad").exists()
+
+
+def test_default_bundle_on_an_install_without_the_export_extra(tmp_path, corpus, monkeypatch):
+    monkeypatch.setenv("ENGINE_CACHE_DIR", str(tmp_path / "empty-cache"))
+    monkeypatch.setitem(sys.modules, "export.default_bundle", None)  # as if export's dependencies were missing
+    assert_fails(run("build-index", corpus, "--out", tmp_path / "index", "--quiet"),
+                 "needs the export extra", "pip install -e '.[export]'", "`engine export default`")
+    assert not (tmp_path / "index").exists()

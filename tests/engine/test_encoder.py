@@ -95,3 +95,10 @@ def test_manifest_of_another_format(tiny_bundle, tmp_path):
     (other / "bundle.json").write_text(json.dumps(manifest))
     with pytest.raises(EngineError, match="version 99"):
         load_bundle(other)
+
+
+def test_default_bundle_not_built_names_the_command_that_builds_it(tmp_path, monkeypatch):
+    # engine core never builds it (that needs export/): it says which command does.
+    monkeypatch.setenv("ENGINE_CACHE_DIR", str(tmp_path / "empty-cache"))
+    with pytest.raises(EngineError, match=r"default model bundle is not built yet .*run `engine export default`"):
+        Encoder("default")

@@ -4,7 +4,6 @@ import pytest
 
 from engine import graph_layout
 from engine.errors import EngineError
-
 from tests.engine.conftest import file_labels, random_unit_vectors
 
 

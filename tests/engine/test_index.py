@@ -8,11 +8,11 @@ import textwrap
 import numpy as np
 import pytest
 
-from engine import atomic_dir, index as index_dir
+from engine import atomic_dir
+from engine import index as index_dir
 from engine.errors import EngineError
 from engine.index import HnswParams, open_index
 from engine.search import Searcher
-
 from tests.engine.conftest import file_labels, make_passages, model_info, random_unit_vectors
 
 
@@ -199,7 +199,7 @@ def test_a_stale_handle_cannot_overwrite_another_writers_change(small_index):
 
 def test_paths_with_uri_characters_work(tmp_path):
     path = tmp_path / "my#index?v=1%20"
-    index = index_dir.create(path, make_passages(20), random_unit_vectors(20, 16, 6), model_info(16))
+    index_dir.create(path, make_passages(20), random_unit_vectors(20, 16, 6), model_info(16))
     hit = Searcher(open_index(path)).search_vectors(random_unit_vectors(1, 16, 6), k=1)[0][0]
     assert hit.text.startswith("passage number")
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == [path.name]

@@ -7,7 +7,6 @@ from engine import index as index_dir
 from engine.errors import EngineError
 from engine.index import HnswParams
 from engine.search import Searcher
-
 from tests.engine.conftest import make_passages, model_info, random_unit_vectors
 
 

@@ -5,9 +5,9 @@ import pytest
 
 from engine.errors import EngineError
 from engine.evaluation.lareqa import XQUAD_R_LANGUAGES, read_lareqa_file
+from engine.evaluation.mlqa_split import EVAL, TRAIN, mlqa_split
 from train.builders import NTREX_LANGUAGES, mlqa_r_pair_groups, ntrex_cloze_pair_groups
 from train.pairs import Pair
-from train.splits import EVAL, TRAIN, mlqa_split
 
 
 def test_mlqa_split_is_fixed_and_about_half():

@@ -16,8 +16,8 @@ def tuned_dir(tiny_model_dir, tmp_path_factory):
     """The tiny model with every weight moved: a stand-in for a fine-tuned copy."""
     from transformers import AutoModel
 
-    from train.hf_tokenizer import load_hf_tokenizer
-    from train.model_settings import read_settings, write_settings
+    from export.hf_tokenizer import load_hf_tokenizer
+    from export.model_settings import read_settings, write_settings
 
     out = tmp_path_factory.mktemp("tuned")
     model = AutoModel.from_pretrained(tiny_model_dir)

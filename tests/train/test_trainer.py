@@ -148,10 +148,10 @@ def test_bad_anchoring_settings(tiny_model_dir, pairs_file, align_file, tmp_path
 
 
 def test_a_teacher_of_another_model_is_refused(tiny_model_dir, pairs_file, tmp_path):
-    from tests.conftest import build_tiny_model_dir
     from transformers import BertConfig, BertModel
 
     from export.bundle_writer import export_bundle
+    from tests.conftest import build_tiny_model_dir
 
     other = build_tiny_model_dir(tmp_path / "other")
     config = BertConfig.from_pretrained(other)

@@ -3,8 +3,7 @@
 import pytest
 
 from engine.errors import EngineError
-from train.translations import (TranslationGroup, read_translation_groups, restrict_languages,
-                                write_translation_groups)
+from train.translations import TranslationGroup, read_translation_groups, restrict_languages, write_translation_groups
 
 GROUPS = [TranslationGroup("g1", {"en": "Water is life.", "sw": "Maji ni uhai."}),
           TranslationGroup("g2", {"en": "Good morning.", "yo": "E kaaro.", "sw": "Habari za asubuhi."})]

@@ -3,7 +3,6 @@ from pathlib import Path
 
 import pytest
 
-
 # Hand-made XQuAD-R files: three paragraphs, parallel question ids across languages. German lacks
 # question q5, like MLQA-R, where not every question exists in every language.
 PARAGRAPHS = {

@@ -3,22 +3,14 @@
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from engine.cli import main
+from tests.cli_runs import assert_fails, run_engine
 
 from .conftest import write_lareqa
 
 
 def run(*args):
-    return CliRunner().invoke(main, ["eval", *map(str, args)])
-
-
-def assert_fails(result, *messages):
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output
-    for message in messages:
-        assert message in result.output
+    return run_engine("eval", *args)
 
 
 def test_eval_writes_json_trec_qrels_and_heat_map(lareqa_data, tiny_bundle, tmp_path):

@@ -10,7 +10,6 @@ from engine.errors import EngineError
 from engine.evaluation.download import fetch
 from engine.evaluation.lareqa import load_lareqa
 from engine.evaluation.sources import LAREQA_REPOSITORY
-
 from tests.engine.evaluation.conftest import write_lareqa
 
 

@@ -5,8 +5,15 @@ import pytest
 from engine.encoder import Encoder
 from engine.errors import EngineError
 from engine.evaluation.evaluate import EvalOptions, evaluate
-from engine.evaluation.flores import (DEFAULT_LANGUAGES, ENGINE_CODES, FLORES_CODES, flores_code,
-                                      load_flores_benchmark, read_flores, read_flores_file)
+from engine.evaluation.flores import (
+    DEFAULT_LANGUAGES,
+    ENGINE_CODES,
+    FLORES_CODES,
+    flores_code,
+    load_flores_benchmark,
+    read_flores,
+    read_flores_file,
+)
 from engine.languages import ISO_639_1, check_language_code
 
 from .conftest import FLORES_IDS, FLORES_SENTENCES, write_flores

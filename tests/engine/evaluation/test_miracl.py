@@ -6,8 +6,15 @@ import json
 import pytest
 
 from engine.errors import EngineError
-from engine.evaluation.miracl import (corpus_languages, load_miracl, load_miracl_subset, read_passages, read_qrels,
-                                      read_topics, subset_languages)
+from engine.evaluation.miracl import (
+    corpus_languages,
+    load_miracl,
+    load_miracl_subset,
+    read_passages,
+    read_qrels,
+    read_topics,
+    subset_languages,
+)
 
 TOPICS = "q1\tIbeere kini?\nq2\tIbeere keji\nq3\tKo si idahun\n"
 QRELS = "q1 Q0 d1 1\nq1 Q0 d2 0\nq1 Q0 d9 1\nq2 Q0 d3 1\nq3 Q0 d2 0\n"

@@ -3,8 +3,8 @@
 import pytest
 
 from engine.evaluation.benchmarks import get_benchmark
+from engine.evaluation.mlqa_split import is_mlqa_evaluation_question
 from engine.evaluation.sources import data_root
-from train.splits import is_mlqa_evaluation_question
 
 pytestmark = pytest.mark.data
 

@@ -12,7 +12,7 @@ from sentencepiece import sentencepiece_model_pb2
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 from transformers import XLMRobertaTokenizerFast
 
-from train.e5s1 import Vocabulary
+from export.e5s1 import Vocabulary
 
 METASPACE = "\u2581"
 MASK_TOKEN = "<mask>"

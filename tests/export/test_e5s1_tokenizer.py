@@ -1,8 +1,8 @@
 import numpy as np
 from tokenizers import normalizers
 
-from train.e5s1 import Vocabulary
-from train.e5s1_tokenizer import build_tokenizer, compile_charsmap
+from export.e5s1 import Vocabulary
+from export.e5s1_tokenizer import build_tokenizer, compile_charsmap
 
 PIECES = ["<s>", "<pad>", "</s>", "<unk>", "\u2581hello", "\u2581fi", "\u2581world", "\u2581", "h", "<mask>"]
 LIGATURE_FI, SOFT_HYPHEN, FULLWIDTH_A = 0xFB01, 0x00AD, 0xFF21

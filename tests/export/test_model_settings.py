@@ -3,8 +3,8 @@ import json
 import pytest
 
 from engine.errors import EngineError
-from train.model_settings import SETTINGS_FILE, EncoderSettings, read_settings, write_settings
-from train.sentence_transformers_files import write_sentence_transformers_files
+from export.model_settings import SETTINGS_FILE, EncoderSettings, read_settings, write_settings
+from export.sentence_transformers_files import write_sentence_transformers_files
 
 
 def test_engine_settings_round_trip(tmp_path):

@@ -4,9 +4,9 @@ import shutil
 import pytest
 
 from engine.errors import EngineError
-from train import base_models
-from train.base_models import default_model_dir, resolve_base_model
-from train.dir_checksums import CHECKSUM_FILE
+from export import base_models
+from export.base_models import default_model_dir, resolve_base_model
+from export.dir_checksums import CHECKSUM_FILE
 
 
 def copy_model(source, target, skip=()):
