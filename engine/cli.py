@@ -52,12 +52,12 @@ def recorded_bundle(index) -> str:
 @click.option("--quiet", is_flag=True, help="no progress bar")
 @encoder_options
 def build_index_command(corpus, model, out, lang, m, ef_construction, ef_search, overwrite, quiet,
-                        variant, device, threads, batch_size):
+                        variant, device, threads, batch_size, token_budget):
     """Encode CORPUS (JSONL or TSV) and write an index dir."""
     from engine.build import build_index
     from engine.index import HnswParams
 
-    encoder = make_encoder(model, variant, device, threads, batch_size)
+    encoder = make_encoder(model, variant, device, threads, batch_size, token_budget)
     params = HnswParams(M=m, ef_construction=ef_construction, ef_search=ef_search)
     summary = build_index(corpus, encoder, out, params, default_lang=lang, overwrite=overwrite, quiet=quiet)
     click.echo(summary.describe())
@@ -70,13 +70,14 @@ def build_index_command(corpus, model, out, lang, m, ef_construction, ef_search,
 @click.option("--lang", help="language of passages that carry no `lang` field")
 @click.option("--quiet", is_flag=True)
 @encoder_options
-def add_command(index_path, corpus, model, lang, quiet, variant, device, threads, batch_size):
+def add_command(index_path, corpus, model, lang, quiet, variant, device, threads, batch_size,
+                token_budget):
     """Add the passages of CORPUS to an existing index."""
     from engine.build import add_to_index
     from engine.index import open_index
 
     index = open_index(index_path)
-    encoder = make_encoder(model or recorded_bundle(index), variant, device, threads, batch_size)
+    encoder = make_encoder(model or recorded_bundle(index), variant, device, threads, batch_size, token_budget)
     click.echo(add_to_index(index, corpus, encoder, default_lang=lang, quiet=quiet).describe())
 
 
@@ -105,7 +106,7 @@ def delete_command(index_path, ids):
 @click.option("--model", help="model bundle dir, or `default` (default: the one the index was built with)")
 @encoder_options
 def search_command(index_path, queries, k, lang, ef, rescore, queries_file, run_tag, as_json, model,
-                   variant, device, threads, batch_size):
+                   variant, device, threads, batch_size, token_budget):
     """Search INDEX with one or more QUERIES in any language."""
     from engine import output
     from engine.corpus import read_queries
@@ -115,7 +116,8 @@ def search_command(index_path, queries, k, lang, ef, rescore, queries_file, run_
     if bool(queries) == bool(queries_file):
         raise EngineError("give either QUERIES on the command line or --queries FILE, not both or neither")
     index = open_index(index_path)
-    searcher = Searcher(index, make_encoder(model or recorded_bundle(index), variant, device, threads, batch_size))
+    encoder = make_encoder(model or recorded_bundle(index), variant, device, threads, batch_size, token_budget)
+    searcher = Searcher(index, encoder)
     qids, texts = read_queries(queries_file) if queries_file else (None, list(queries))
     started = time.perf_counter()
     results = searcher.search(texts, k=k, languages=split_codes(lang), ef=ef, rescore=rescore)

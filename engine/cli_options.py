@@ -8,7 +8,7 @@ from engine.errors import EngineError
 
 
 def encoder_options(func):
-    """--variant, --device, --threads and --batch-size, passed on to `make_encoder`."""
+    """--variant, --device, --threads, --batch-size and --token-budget, passed on to `make_encoder`."""
     func = click.option("--variant", help="bundle variant: int8, fp32, fp16 (default: int8 on CPU, fp32 on GPU)")(func)
     func = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)(func)
     func = click.option("--threads", type=int, default=0,
@@ -16,19 +16,25 @@ def encoder_options(func):
                              "many (0: all cores)")(func)
     func = click.option("--batch-size", type=int, default=32, show_default=True,
                         help="most texts per encoder batch")(func)
+    func = click.option("--token-budget", type=int,
+                        help="most padded tokens per encoder batch (default: 1024 on CPU, no bound on GPU; "
+                             "0: no bound)")(func)
     return func
 
 
-def make_encoder(model, variant, device, threads, batch_size):
+def make_encoder(model, variant, device, threads, batch_size, token_budget=None):
     from engine.encoder import Encoder
 
     if model == "default":
         ensure_default_bundle()
     if batch_size < 1:
         raise EngineError(f"--batch-size must be positive, got {batch_size}")
+    if token_budget is not None and token_budget < 0:
+        raise EngineError(f"--token-budget must be 0 (no bound) or positive, got {token_budget}")
     if threads < 0:
         raise EngineError(f"--threads must be 0 (all cores) or positive, got {threads}")
-    return Encoder(model, variant=variant, device=device, intra_op_threads=threads, batch_size=batch_size)
+    return Encoder(model, variant=variant, device=device, intra_op_threads=threads, batch_size=batch_size,
+                   token_budget=token_budget)
 
 
 def ensure_default_bundle() -> None:

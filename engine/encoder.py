@@ -1,7 +1,7 @@
 """Text -> embedding with a model bundle: `tokenizers` + ONNX Runtime, no torch.
 
-Texts are tokenised once, sorted by length and batched, so each batch pads only to its own
-longest text. Texts longer than the bundle's max length are truncated to it (the tail is
+Texts are tokenised once, sorted by length and batched by rows and padded tokens
+(engine.batching), so each batch pads only to its own longest text. Texts longer than the bundle's max length are truncated to it (the tail is
 ignored, as in the model's training). An empty text is encoded as its prefix alone (or the
 special tokens when the bundle has no prefix), which gives a valid but uninformative vector.
 """
@@ -13,6 +13,7 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from engine import kernels
+from engine.batching import CPU_TOKEN_BUDGET, batch_bounds
 from engine.bundle import ModelBundle, load_bundle
 from engine.errors import EngineError
 
@@ -26,7 +27,10 @@ def cuda_available() -> bool:
 
 class Encoder:
     def __init__(self, bundle: ModelBundle | str, variant: str | None = None, device: str = "auto",
-                 intra_op_threads: int = 0, inter_op_threads: int = 0, batch_size: int = 32):
+                 intra_op_threads: int = 0, inter_op_threads: int = 0, batch_size: int = 32,
+                 token_budget: int | None = None):
+        """batch_size: most texts per batch; token_budget: most padded tokens per batch (None: 1024 on
+        CPU, no bound on GPU; 0: no bound, fixed batches of batch_size)."""
         self.bundle = bundle if isinstance(bundle, ModelBundle) else load_bundle(bundle)
         if device not in ("auto", "cpu", "cuda"):
             raise EngineError(f"device must be auto, cpu or cuda, got {device!r}")
@@ -35,7 +39,12 @@ class Encoder:
                               "(install the gpu extra: onnxruntime-gpu)")
         on_gpu = device == "cuda" or (device == "auto" and cuda_available())
         self.variant = variant or self.bundle.default_variant(on_gpu)
+        if batch_size < 1:
+            raise EngineError(f"batch size must be positive, got {batch_size}")
+        if token_budget is not None and token_budget < 0:
+            raise EngineError(f"token budget must be 0 (no bound) or positive, got {token_budget}")
         self.batch_size = batch_size
+        self.token_budget = (0 if on_gpu else CPU_TOKEN_BUDGET) if token_budget is None else token_budget
         self.threads = intra_op_threads  # 0: every core (build_index inserts into the graph with as many)
         self.tokenizer = Tokenizer.from_file(str(self.bundle.tokenizer_file()))
         self.tokenizer.no_padding()
@@ -74,10 +83,12 @@ class Encoder:
         return self.tokenizer.encode_batch([prefix + text for text in texts])
 
     def embed(self, encodings: list, progress=None) -> np.ndarray:
+        """float32 (len(encodings), dimension) in input order, batched by length (engine.batching)."""
         out = np.empty((len(encodings), self.dimension), dtype=np.float32)
-        order = np.argsort([len(encoding.ids) for encoding in encodings], kind="stable")
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start:start + self.batch_size]
+        lengths = np.array([len(encoding.ids) for encoding in encodings], dtype=np.int64)
+        order = np.argsort(lengths, kind="stable")
+        for start, stop in batch_bounds(lengths[order], self.batch_size, self.token_budget):
+            rows = order[start:stop]
             out[rows] = self._encode_batch([encodings[row] for row in rows])
             if progress is not None:
                 progress(len(rows))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import platform
+from pathlib import Path
+
+CPUINFO = Path("/proc/cpuinfo")
 
 
 def cpu_model() -> str:
@@ -13,6 +16,15 @@ def cpu_model() -> str:
                         platform.processor() or "unknown")
     except OSError:  # not Linux
         return platform.processor() or "unknown"
+
+
+def cpu_flags(cpuinfo: Path = CPUINFO) -> set[str]:
+    """The instruction-set flags /proc/cpuinfo lists (avx512f, avx512_vnni, amx_bf16, ...); empty off Linux."""
+    try:
+        text = cpuinfo.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return set()
+    return {flag for line in text.splitlines() if line.startswith("flags") for flag in line.split(":", 1)[1].split()}
 
 
 def machine() -> dict:

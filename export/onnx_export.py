@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import EngineError
+from engine.machine import CPUINFO, cpu_flags
 
 TASK = "feature-extraction"
 CPU_OPTIMIZATION_LEVEL = 2  # optimum's O2: ORT extended optimisations + transformer fusions, exact fp32
@@ -81,14 +82,11 @@ def quantize_int8(exported: Path, work_dir: Path, preset: str) -> Graph:
     return Graph(out / exported.name, f"dynamic int8 (u8 activations, s8 weights), {preset} preset, {granularity}")
 
 
-def quantization_preset(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+def quantization_preset(cpuinfo: Path = CPUINFO) -> str:
     """optimum's dynamic-quantisation preset for this CPU: avx512_vnni, avx512, avx2 or arm64."""
     if platform.machine().lower() in ("arm64", "aarch64"):
         return "arm64"
-    try:
-        flags = set(cpuinfo.read_text().split())
-    except OSError:
-        flags = set()
+    flags = cpu_flags(cpuinfo)
     for flag, preset in (("avx512_vnni", "avx512_vnni"), ("avx512f", "avx512"), ("avx2", "avx2")):
         if flag in flags:
             return preset

@@ -11,6 +11,7 @@ from contextlib import AbstractContextManager, ExitStack, nullcontext
 from pathlib import Path
 
 from engine.errors import EngineError
+from engine.machine import CPUINFO, cpu_flags
 
 PRECISIONS = ("auto", "fp32", "bf16")
 CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
@@ -23,14 +24,9 @@ def training_device():
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def cpu_has_native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+def cpu_has_native_bf16(cpuinfo: Path = CPUINFO) -> bool:
     """True when the CPU flags list avx512_bf16 or amx_bf16 (Linux; elsewhere False)."""
-    try:
-        text = cpuinfo.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-    flags = {flag for line in text.splitlines() if line.startswith("flags") for flag in line.split(":", 1)[1].split()}
-    return any(flag in flags for flag in CPU_BF16_FLAGS)
+    return any(flag in cpu_flags(cpuinfo) for flag in CPU_BF16_FLAGS)
 
 
 def resolve_precision(requested: str, device, native_cpu_bf16: bool | None = None) -> str:

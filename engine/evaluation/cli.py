@@ -29,7 +29,8 @@ from engine.cli_options import encoder_options, make_encoder, split_codes
 @click.option("--quiet", is_flag=True, help="no progress bars")
 @encoder_options
 def eval_command(benchmark, model, variant, langs, settings, max_queries, candidate_text, hnsw, m,
-                 ef_construction, ef, depth, as_json, out, no_cache, device, threads, batch_size, quiet):
+                 ef_construction, ef, depth, as_json, out, no_cache, device, threads, batch_size, token_budget,
+                 quiet):
     """Evaluate a model bundle on BENCHMARK: xquad-r, mlqa-r, miracl, miracl-subset or flores200."""
     from engine.evaluation.evaluate import EvalOptions, prepare, run_prepared
     from engine.evaluation.heatmap import load_pyplot
@@ -47,7 +48,7 @@ def eval_command(benchmark, model, variant, langs, settings, max_queries, candid
         keep_run=out is not None, use_cache=not no_cache, quiet=quiet,
     )
     prepared = prepare(benchmark, options)
-    encoder = make_encoder(model, variant, device, threads, batch_size)
+    encoder = make_encoder(model, variant, device, threads, batch_size, token_budget)
     result = run_prepared(prepared, encoder)
     click.echo(report_json(result.report) if as_json else summary_text(result.report), nl=not as_json)
     if out is not None:

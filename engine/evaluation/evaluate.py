@@ -18,7 +18,6 @@ from engine.errors import EngineError
 from engine.evaluation.benchmarks import BenchmarkSpec, get_benchmark
 from engine.evaluation.data import Benchmark
 from engine.evaluation.embedding_cache import EmbeddingCache
-from engine.evaluation.encoding import TOKEN_BUDGET, encode_texts
 from engine.evaluation.figures import hnsw_comparison, metric_names, setting_figures
 from engine.evaluation.hnsw_ranking import hnsw_ranks
 from engine.evaluation.pools import Pool, RankedPool, exact_ranks, make_pools
@@ -132,12 +131,12 @@ def _encode(bench: Benchmark, spec: BenchmarkSpec, text: str, encoder, options: 
             vectors[role][rows] = cached
     with _progress(sum(len(job[3]) for job in missing), "encode", "text", options.quiet) as bar:
         for role, rows, key, texts, prefix in missing:
-            encoded = encode_texts(encoder, texts, prefix, bar.update)
+            encoded = encoder.encode(texts, prefix, bar.update)
             cache.store(key, texts, prefix, encoded)
             vectors[role][rows] = encoded
     encoded = sum(len(job[3]) for job in missing)
     stats = {"encoded_texts": encoded, "cached_texts": len(bench.query_ids) + len(bench.candidate_ids) - encoded,
-             "max_batch": encoder.batch_size, "token_budget": TOKEN_BUDGET}
+             "max_batch": encoder.batch_size, "token_budget": encoder.token_budget}
     return vectors["queries"], vectors["candidates"], stats
 
 

@@ -58,7 +58,7 @@ def test_json_output_sentence_text_and_the_embedding_cache(lareqa_data, tiny_bun
     def no_encoding(*args, **kwargs):
         raise AssertionError("the second run should read every embedding from the cache")
 
-    monkeypatch.setattr("engine.evaluation.evaluate.encode_texts", no_encoding)
+    monkeypatch.setattr("engine.encoder.Encoder.encode", no_encoding)
     again = run(*args)
     assert again.exit_code == 0, again.output
     assert json.loads(again.output)["settings"] == report["settings"]
