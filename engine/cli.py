@@ -99,7 +99,7 @@ def delete_command(index_path, ids):
 @click.option("--lang", help=f"only passages in these languages ({LANG_LIST})")
 @click.option("--ef", type=int, help="HNSW search breadth (default: the index's ef_search)")
 @click.option("--rescore", is_flag=True, help="fetch 4k candidates and rank them exactly with the stored vectors")
-@click.option("--queries", "queries_file", type=click.File("r", encoding="utf-8-sig"),
+@click.option("--queries", "queries_file", type=click.File("rb"),
               help="TSV file of `qid<TAB>query` lines (`-` for stdin); prints a TREC run")
 @click.option("--run-tag", default="engine", show_default=True, help="run name in the TREC output")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of text")
@@ -115,10 +115,12 @@ def search_command(index_path, queries, k, lang, ef, rescore, queries_file, run_
 
     if bool(queries) == bool(queries_file):
         raise EngineError("give either QUERIES on the command line or --queries FILE, not both or neither")
+    qids, texts = read_queries(queries_file) if queries_file else (None, list(queries))
+    if qids is not None:
+        output.check_trec_field(run_tag, "--run-tag")
     index = open_index(index_path)
     encoder = make_encoder(model or recorded_bundle(index), variant, device, threads, batch_size, token_budget)
     searcher = Searcher(index, encoder)
-    qids, texts = read_queries(queries_file) if queries_file else (None, list(queries))
     started = time.perf_counter()
     results = searcher.search(texts, k=k, languages=split_codes(lang), ef=ef, rescore=rescore)
     seconds = time.perf_counter() - started

@@ -15,6 +15,7 @@ from pathlib import Path
 from engine.errors import EngineError
 from engine.jsonl import read_json_objects
 from engine.languages import UNDETERMINED, check_language_code
+from engine.text_lines import decoded_lines
 
 ID_FIELDS = ("id", "_id")
 MAX_FIELD_CHARS = 1 << 30  # csv's default limit (128 KiB) is smaller than some real passages
@@ -37,6 +38,8 @@ def passage_text(passage: Passage) -> str:
 
 def read_corpus(path: str | Path, default_lang: str | None = None) -> list[Passage]:
     path = Path(path)
+    if path.is_dir():
+        raise EngineError(f"corpus {path} is a directory: give a JSONL or TSV file")
     if not path.is_file():
         raise EngineError(f"corpus file {path} does not exist")
     if default_lang is not None:
@@ -58,25 +61,34 @@ def read_corpus(path: str | Path, default_lang: str | None = None) -> list[Passa
 
 def _read_tsv(path: Path):
     csv.field_size_limit(MAX_FIELD_CHARS)
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+    with open(path, "rb") as handle:
+        lines = decoded_lines(handle, str(path))
+        line_numbers = []  # the file line of each text line csv reads (fields never span lines: QUOTE_NONE)
+
+        def texts():
+            for line_no, text in lines:
+                line_numbers.append(line_no)
+                yield text
+
+        reader = csv.reader(texts(), delimiter="\t", quoting=csv.QUOTE_NONE)
         try:
             header = next(reader, None)
             if header is None:
                 return
             if "text" not in header or not set(ID_FIELDS).intersection(header):
                 raise EngineError(f"{path}:1: the TSV header must name the columns, including 'id' and 'text' (got {header})")
+            repeated = sorted({name for name in header if header.count(name) > 1})
+            if repeated:
+                raise EngineError(f"{path}:1: the TSV header names {', '.join(map(repr, repeated))} more than once")
             for row in reader:
-                line_no = reader.line_num
+                line_no = line_numbers[-1]
                 if not any(cell.strip() for cell in row):
                     continue
                 if len(row) != len(header):
                     raise EngineError(f"{path}:{line_no}: expected {len(header)} tab-separated fields, found {len(row)}")
                 yield line_no, dict(zip(header, row))
-        except UnicodeDecodeError as err:
-            raise EngineError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
         except csv.Error as err:
-            raise EngineError(f"{path}:{reader.line_num}: {err}") from None
+            raise EngineError(f"{path}:{line_numbers[-1] if line_numbers else 1}: {err}") from None
 
 
 def _to_passage(record: dict, path: Path, line_no: int, default_lang: str | None) -> Passage:
@@ -113,25 +125,25 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def read_queries(handle) -> tuple[list[str], list[str]]:
-    """`qid<TAB>query` lines (TREC topics TSV); blank lines are skipped, qids must be unique."""
+def read_queries(handle, name: str | None = None) -> tuple[list[str], list[str]]:
+    """`qid<TAB>query` lines (TREC topics TSV) from a binary handle; blank lines are skipped, qids must
+    be unique and hold no whitespace (a TREC run could not be read back)."""
     qids, texts, line_of = [], [], {}
-    name = getattr(handle, "name", "queries")
-    try:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            parts = line.rstrip("\r\n").split("\t")
-            if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
-                raise EngineError(f"{name}:{line_no}: expected `qid<TAB>query`")
-            qid = parts[0].strip()
-            if qid in line_of:
-                raise EngineError(f"{name}:{line_no}: query id {qid!r} repeats line {line_of[qid]}")
-            line_of[qid] = line_no
-            qids.append(qid)
-            texts.append(parts[1].strip())
-    except UnicodeDecodeError as err:
-        raise EngineError(f"{name}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    name = name or getattr(handle, "name", "queries")
+    for line_no, line in decoded_lines(handle, name):
+        if not line.strip():
+            continue
+        parts = line.rstrip("\r\n").split("\t")
+        if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
+            raise EngineError(f"{name}:{line_no}: expected `qid<TAB>query`")
+        qid = parts[0].strip()
+        if any(char.isspace() for char in qid):
+            raise EngineError(f"{name}:{line_no}: query id {qid!r} contains whitespace, which a TREC run cannot hold")
+        if qid in line_of:
+            raise EngineError(f"{name}:{line_no}: query id {qid!r} repeats line {line_of[qid]}")
+        line_of[qid] = line_no
+        qids.append(qid)
+        texts.append(parts[1].strip())
     if not qids:
         raise EngineError(f"{name}: no queries")
     return qids, texts

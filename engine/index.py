@@ -50,6 +50,8 @@ class HnswParams:
         for name, value in asdict(self).items():
             if not isinstance(value, int) or value < 1:
                 raise EngineError(f"HNSW parameter {name} must be a positive integer, got {value!r}")
+        if self.M < 2:  # hnswlib derives its level multiplier from 1 / ln(M)
+            raise EngineError(f"HNSW parameter M must be at least 2, got {self.M}")
         return self
 
 

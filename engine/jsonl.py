@@ -6,30 +6,32 @@ import json
 from pathlib import Path
 
 from engine.errors import EngineError
+from engine.text_lines import decoded_lines
 
 
 def read_json_objects(path: Path, what: str = "file"):
     """Yield (line number, dict) for each non-blank line; `what` names the file in errors."""
     try:
-        handle = open(path, encoding="utf-8-sig")  # a byte-order mark is tolerated
+        handle = open(path, "rb")
+    except IsADirectoryError:
+        raise EngineError(f"{what} {path} is a directory, not a file") from None
     except OSError as err:
         raise EngineError(f"cannot read {what} {path}: {err.strerror}") from None
     with handle:
-        try:
-            for line_no, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line, parse_constant=_refuse_constant)
-                except json.JSONDecodeError as err:
-                    raise EngineError(f"{path}:{line_no}: malformed JSON ({err.msg} at column {err.colno})") from None
-                except ValueError as err:  # NaN or Infinity
-                    raise EngineError(f"{path}:{line_no}: {err}") from None
-                if not isinstance(record, dict):
-                    raise EngineError(f"{path}:{line_no}: expected a JSON object, got {type(record).__name__}")
-                yield line_no, record
-        except UnicodeDecodeError as err:
-            raise EngineError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+        for line_no, line in decoded_lines(handle, str(path)):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line, parse_constant=_refuse_constant)
+            except json.JSONDecodeError as err:
+                raise EngineError(f"{path}:{line_no}: malformed JSON ({err.msg} at column {err.colno})") from None
+            except RecursionError:
+                raise EngineError(f"{path}:{line_no}: JSON nested too deeply to read") from None
+            except ValueError as err:  # NaN or Infinity
+                raise EngineError(f"{path}:{line_no}: {err}") from None
+            if not isinstance(record, dict):
+                raise EngineError(f"{path}:{line_no}: expected a JSON object, got {type(record).__name__}")
+            yield line_no, record
 
 
 def _refuse_constant(name: str):

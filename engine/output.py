@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from engine.errors import EngineError
 from engine.index import Index
 
 SNIPPET = 110
 
 
+def check_trec_field(value: str, what: str) -> None:
+    """A TREC run line is six whitespace-separated fields: none of them may hold whitespace."""
+    if not value or any(char.isspace() for char in value):
+        raise EngineError(f"{what} {value!r} is empty or contains whitespace, which a TREC run line cannot hold")
+
+
 def write_trec_run(out, qids, results, tag: str) -> None:
+    """`qid Q0 docid rank score tag` lines; checked before the first line is written."""
+    check_trec_field(tag, "run tag")
+    for qid, hits in zip(qids, results):
+        check_trec_field(qid, "query id")
+        for hit in hits:
+            check_trec_field(hit.id, "passage id")
     for qid, hits in zip(qids, results):
         for rank, hit in enumerate(hits, start=1):
             out.write(f"{qid} Q0 {hit.id} {rank} {hit.score:.6f} {tag}\n")

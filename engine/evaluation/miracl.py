@@ -102,8 +102,8 @@ def _language_part(root: Path, lang: str, passages_path: Path, keep_outside_pool
 
 def read_topics(path: Path) -> dict[str, str]:
     """`qid<TAB>query` lines, in file order (the same format `engine search --queries` reads)."""
-    with open(path, encoding="utf-8-sig") as handle:
-        return dict(zip(*read_queries(handle)))
+    with open(path, "rb") as handle:
+        return dict(zip(*read_queries(handle, str(path))))
 
 
 def read_qrels(path: Path) -> dict[str, dict[str, int]]:

@@ -124,8 +124,8 @@ def test_queries_file_with_byte_order_mark_and_bad_encoding(built, tmp_path):
     result = run("search", built, "--queries", good, "-k", "1")
     assert result.exit_code == 0 and result.output.startswith("q1 Q0 ")
     bad = tmp_path / "bad.tsv"
-    bad.write_bytes(b"q1\tni\xffle\n")
-    assert_fails(run("search", built, "--queries", bad), "bad.tsv: not UTF-8 text")
+    bad.write_bytes(b"q1\twater\nq2\tni\xffle\n")
+    assert_fails(run("search", built, "--queries", bad), "bad.tsv:2: not UTF-8 text (invalid start byte at column 6)")
 
 
 def test_search_says_when_the_recorded_bundle_has_moved(tmp_path, corpus, tiny_bundle):
@@ -150,3 +150,28 @@ def test_default_bundle_on_an_install_without_the_export_extra(tmp_path, corpus,
     assert_fails(run("build-index", corpus, "--out", tmp_path / "index", "--quiet"),
                  "needs the export extra", "pip install -e '.[export]'", "`engine export default`")
     assert not (tmp_path / "index").exists()
+
+
+def test_ids_and_run_tags_a_trec_run_cannot_hold(built, tmp_path):
+    queries = tmp_path / "q.tsv"
+    queries.write_text("q 1\twater\n", encoding="utf-8")
+    assert_fails(run("search", built, "--queries", queries), "q.tsv:1: query id 'q 1' contains whitespace")
+    queries.write_text("q1\twater\n", encoding="utf-8")
+    assert_fails(run("search", built, "--queries", queries, "--run-tag", "my run"), "--run-tag 'my run'")
+
+
+def test_passage_ids_with_whitespace_are_refused_in_a_trec_run(tmp_path, tiny_bundle):
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text(json.dumps({"id": "doc 1", "text": "Clean water keeps people healthy."}) + "\n", encoding="utf-8")
+    assert run("build-index", corpus, "--model", tiny_bundle, "--out", tmp_path / "index", "--quiet").exit_code == 0
+    queries = tmp_path / "q.tsv"
+    queries.write_text("q1\twater\n", encoding="utf-8")
+    result = run("search", tmp_path / "index", "--queries", queries, "-k", "1")
+    assert_fails(result, "passage id 'doc 1' is empty or contains whitespace")
+    assert "Q0" not in result.output
+
+
+def test_corpus_that_is_a_directory_and_hnsw_m_below_two(tmp_path, tiny_bundle, corpus):
+    assert_fails(run("build-index", tmp_path, "--model", tiny_bundle, "--out", tmp_path / "index"), "is a directory")
+    assert_fails(run("build-index", corpus, "--model", tiny_bundle, "--out", tmp_path / "index", "--M", "1"),
+                 "M must be at least 2, got 1")

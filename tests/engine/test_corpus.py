@@ -88,3 +88,20 @@ def test_unpaired_surrogates_and_boolean_ids_are_refused(tmp_path):
     path = write_jsonl(tmp_path / "d.jsonl", [{"id": True, "text": "x"}])
     with pytest.raises(EngineError, match=r"d.jsonl:1: 'id' must be a string or an integer"):
         read_corpus(path)
+
+
+def test_deep_nesting_repeated_tsv_columns_and_bad_bytes_name_the_line(tmp_path):
+    deep = tmp_path / "deep.jsonl"
+    deep.write_text('{"id": "a", "text": "x"}\n' + "[" * 200_000 + "\n", encoding="utf-8")
+    with pytest.raises(EngineError, match=r"deep.jsonl:2: JSON nested too deeply"):
+        read_corpus(deep)
+    twice = tmp_path / "twice.tsv"
+    twice.write_text("id\ttext\ttext\na\tone\ttwo\n", encoding="utf-8")
+    with pytest.raises(EngineError, match=r"twice.tsv:1: the TSV header names 'text' more than once"):
+        read_corpus(twice)
+    for name, good in (("bad.jsonl", '{"id": "a", "text": "x"}\n{"id": "b", "text": "y"}\n\n'),
+                       ("bad.tsv", "id\ttext\na\tx\nb\ty\n")):
+        bad = tmp_path / name
+        bad.write_bytes(good.encode() + b"c\tn\xe9e\n")
+        with pytest.raises(EngineError, match=rf"{name}:4: not UTF-8 text \(invalid continuation byte at column 4\)"):
+            read_corpus(bad)

@@ -1,0 +1,19 @@
+"""Lines of a UTF-8 text file, decoded one by one so that a bad byte is reported with its line."""
+
+from __future__ import annotations
+
+import codecs
+
+from engine.errors import EngineError
+
+
+def decoded_lines(handle, name: str):
+    """Yield (line number, text) from a binary file handle; a UTF-8 byte-order mark is dropped and a
+    line that is not UTF-8 raises EngineError naming `name`, the line and the column of the bad byte."""
+    for line_no, raw in enumerate(handle, start=1):
+        if line_no == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8):]
+        try:
+            yield line_no, raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise EngineError(f"{name}:{line_no}: not UTF-8 text ({err.reason} at column {err.start + 1})") from None
