@@ -15,15 +15,32 @@ from engine.errors import EngineError
 LANG_LIST = "comma-separated language codes, e.g. de,sw"
 
 
+USAGE_EXIT = 2  # a mistake in the command line itself (unknown option, missing argument, bad number)
+
+
 class EngineGroup(click.Group):
-    """Turns EngineError into `error: ...` on stderr and exit status 1, never a traceback."""
+    """Every mistake is one `error: ...` line on stderr, never a traceback: exit status 1 for what the
+    command was given (files, indexes, values), 2 for the command line itself (Click's usage errors)."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except EngineError as err:
             click.echo(f"error: {err}", err=True)
-            ctx.exit(1)
+            sys.exit(1)
+
+    def main(self, *args, **kwargs):
+        # Not standalone, so that usage errors reach us instead of Click's four-line message; Click
+        # then returns --help's exit status instead of exiting, which sys.exit passes on.
+        try:
+            sys.exit(super().main(*args, standalone_mode=False, **kwargs))
+        except click.UsageError as err:
+            command = err.ctx.command_path if err.ctx else "engine"
+            click.echo(f"error: {err.format_message()} (see `{command} --help`)", err=True)
+            sys.exit(USAGE_EXIT)
+        except click.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(1)
 
 
 @click.group(cls=EngineGroup)

@@ -25,15 +25,17 @@ from export.base_models import check_model_dir
 from export.fingerprint import weights_fingerprint
 from export.model_settings import read_settings
 from export.onnx_export import (
+    INT8_RECIPES,
     Graph,
     check_exportable,
     convert_fp16,
     export_onnx,
+    matmuls_kept_fp32,
     optimize_fp32,
     quantization_preset,
     quantize_int8,
 )
-from export.parity import check_int8_parity, format_parity_report, parity_report
+from export.parity import check_int8_parity, format_parity_report, int8_passes, parity_report
 
 VARIANT_FILES = {"fp32": "model.onnx", "int8": "model.int8.onnx", "fp16": "model.fp16.onnx"}
 QUANTIZATIONS = ("int8", "fp16")
@@ -63,8 +65,6 @@ def export_bundle(model_dir: str | Path, out_dir: str | Path, quantize: tuple[st
         work = Path(work)
         exported = step("ONNX export", export_onnx, model_dir, work)
         graphs = {"fp32": step("graph optimisation (fp32, CPU)", optimize_fp32, exported, work)}
-        if "int8" in quantize:
-            graphs["int8"] = step("int8 quantisation", quantize_int8, exported, work, quantization_preset())
         if "fp16" in quantize:
             graphs["fp16"] = step("fp16 conversion", convert_fp16, exported, work)
         manifest = {
@@ -81,13 +81,33 @@ def export_bundle(model_dir: str | Path, out_dir: str | Path, quantize: tuple[st
             "tokenizer": _write_tokenizer(model_dir, bundle_dir / TOKENIZER_FILE),
             "variants": {name: _place(graph, bundle_dir / VARIANT_FILES[name]) for name, graph in graphs.items()},
         }
-        manifest["parity"] = step("parity check", parity_report, model_dir, ModelBundle(bundle_dir, manifest))
+        if "int8" in quantize:
+            _add_int8(manifest, model_dir, exported, work, bundle_dir, step)
+        else:
+            manifest["parity"] = step("parity check", parity_report, model_dir, ModelBundle(bundle_dir, manifest))
         check_int8_parity(manifest["parity"], force)
         manifest["created_with"] = _package_versions()
         write_manifest(bundle_dir, manifest)
     if not quiet:
         print(format_parity_report(manifest), file=sys.stderr)
     return out_dir
+
+
+def _add_int8(manifest: dict, model_dir: Path, exported: Path, work: Path, bundle_dir: Path, step) -> None:
+    """Quantise with each of INT8_RECIPES in turn until one passes the parity gate (the last is kept
+    either way, and check_int8_parity judges it); records the parity of every recipe tried."""
+    preset, tried = quantization_preset(), {}
+    for recipe in INT8_RECIPES:
+        kept = matmuls_kept_fp32(exported, recipe)
+        if recipe.keep_fp32 and not kept:
+            continue  # this architecture's graph has none of those MatMuls: the same graph as before
+        graph = step(f"int8 quantisation ({recipe.name})", quantize_int8, exported, work, preset, recipe, kept)
+        manifest["variants"]["int8"] = {**_place(graph, bundle_dir / VARIANT_FILES["int8"]), "recipe": recipe.name}
+        manifest["parity"] = step("parity check", parity_report, model_dir, ModelBundle(bundle_dir, manifest))
+        tried[recipe.name] = manifest["parity"]["int8"]["mean_cosine"]
+        if int8_passes(manifest["parity"]):
+            break
+    manifest["variants"]["int8"]["recipes_tried"] = tried
 
 
 def _model_config(model_dir: Path):

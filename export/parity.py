@@ -35,11 +35,15 @@ def parity_report(model_dir: Path, bundle: ModelBundle) -> dict[str, dict[str, f
     }
 
 
+def int8_passes(report: dict) -> bool:
+    return report["int8"]["mean_cosine"] >= INT8_MIN_MEAN_COSINE
+
+
 def check_int8_parity(report: dict, force: bool) -> None:
     if "int8" not in report or force:
         return
     mean_cosine = report["int8"]["mean_cosine"]
-    if mean_cosine < INT8_MIN_MEAN_COSINE:
+    if not int8_passes(report):
         raise EngineError(
             f"the int8 variant's mean cosine to the fp32 model is {mean_cosine:.4f}, below "
             f"{INT8_MIN_MEAN_COSINE}: quantisation hurts this model. Export without int8 "
@@ -61,6 +65,9 @@ def format_parity_report(manifest: dict) -> str:
         description = manifest.get("variants", {}).get(variant, {}).get("quantization", "")
         lines.append(f"  {variant:<8} {figures['mean_cosine']:>9.5f} {figures['min_cosine']:>9.5f} "
                      f"{figures['top10_overlap']:>7.3f}  {description}")
+    tried = manifest.get("variants", {}).get("int8", {}).get("recipes_tried", {})
+    if len(tried) > 1:
+        lines.append("  int8 recipes tried (mean cos): " + ", ".join(f"{name} {cos:.5f}" for name, cos in tried.items()))
     return "\n".join(lines)
 
 

@@ -175,3 +175,18 @@ def test_corpus_that_is_a_directory_and_hnsw_m_below_two(tmp_path, tiny_bundle, 
     assert_fails(run("build-index", tmp_path, "--model", tiny_bundle, "--out", tmp_path / "index"), "is a directory")
     assert_fails(run("build-index", corpus, "--model", tiny_bundle, "--out", tmp_path / "index", "--M", "1"),
                  "M must be at least 2, got 1")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["search"], "Missing argument 'INDEX_PATH'. (see `"),
+    (["serch", "x"], "No such command 'serch'. Did you mean 'search'?"),
+    (["build-index", "c.jsonl", "-k", "3"], "No such option '-k'."),
+    (["search", "idx", "water", "-k", "abc"], "Invalid value for '-k': 'abc' is not a valid integer."),
+    (["build-index", "c.jsonl"], "Missing option '--out'."),
+    (["delete", "idx"], "Missing argument 'IDS...'."),
+])
+def test_usage_errors_are_one_line_with_exit_status_2(args, message):
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"error: {message}")
+    assert result.output.count("\n") == 1 and "Usage:" not in result.output and "Traceback" not in result.output

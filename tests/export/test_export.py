@@ -108,7 +108,38 @@ def test_int8_below_threshold_fails_unless_forced(tiny_model_dir, tmp_path, monk
         export_bundle(tiny_model_dir, tmp_path / "bundle", quiet=True)
     assert not (tmp_path / "bundle").exists()
     bundle = export_bundle(tiny_model_dir, tmp_path / "bundle", force=True, quiet=True)
-    assert read_manifest(bundle)["parity"]["int8"]["mean_cosine"] < 1.01
+    manifest = read_manifest(bundle)
+    assert manifest["parity"]["int8"]["mean_cosine"] < 1.01
+    # every recipe was tried, the last one kept
+    assert list(manifest["variants"]["int8"]["recipes_tried"]) == [recipe.name for recipe in onnx_export.INT8_RECIPES]
+    assert manifest["variants"]["int8"]["recipe"] == onnx_export.INT8_RECIPES[-1].name
+
+
+def test_int8_recipes_stop_at_the_first_that_passes(tiny_model_dir, tmp_path, monkeypatch):
+    # The gate sits between the tiny model's full-int8 parity and its parity with the feed-forward
+    # output projections kept in fp32, so the export must take the second recipe.
+    tried = []
+    real = parity.int8_passes
+
+    def passes_from_the_second_recipe(report):
+        tried.append(report["int8"]["mean_cosine"])
+        return len(tried) > 1 and real(report)
+
+    monkeypatch.setattr(bundle_writer, "int8_passes", passes_from_the_second_recipe)
+    manifest = read_manifest(export_bundle(tiny_model_dir, tmp_path / "bundle", quiet=True))
+    int8 = manifest["variants"]["int8"]
+    assert int8["recipe"] == "ffn-output-fp32" and list(int8["recipes_tried"]) == ["all-matmuls", "ffn-output-fp32"]
+    assert "2 MatMuls kept fp32 (ffn-output)" in int8["quantization"]  # the tiny BERT has 2 layers
+    assert int8["recipes_tried"]["ffn-output-fp32"] == manifest["parity"]["int8"]["mean_cosine"]
+    assert "int8 recipes tried (mean cos): all-matmuls " in format_parity_report(manifest)
+
+
+def test_recipes_pick_the_matmuls_they_name(full_bundle, tiny_model_dir, tmp_path):
+    exported = onnx_export.export_onnx(tiny_model_dir, tmp_path)
+    kept = onnx_export.matmuls_kept_fp32(exported, onnx_export.INT8_RECIPES[2])
+    assert sorted(kept) == ["/encoder/layer.0/attention/self/value/MatMul", "/encoder/layer.0/output/dense/MatMul",
+                            "/encoder/layer.1/attention/self/value/MatMul", "/encoder/layer.1/output/dense/MatMul"]
+    assert onnx_export.matmuls_kept_fp32(exported, onnx_export.INT8_RECIPES[0]) == []
 
 
 def test_export_prints_steps_and_report_unless_quiet(tiny_model_dir, tmp_path, capsys):
