@@ -80,11 +80,10 @@ def test_build_index_batching(benchmark, corpus, batching, tmp_path_factory):
         built.append(build_index(corpus_file, encoder, tmp_path_factory.mktemp("index") / "index",
                                  HnswParams(), quiet=True))
 
+    benchmark.group = f"build-index {label}"
     benchmark.pedantic(build, rounds=1, iterations=1)
-    summary = built[-1]
-    passages = summary.index.count
-    benchmark.group = f"build-index {label} n={passages}"
-    benchmark.extra_info.update({**machine(), "threads": THREADS, "batching": batching,
+    passages = built[-1].index.count
+    benchmark.extra_info.update({**machine(), "threads": THREADS, "batching": batching, "passages": passages,
                                  "token_budget": encoder.token_budget, "max_batch": encoder.batch_size})
     if benchmark.stats is not None:
         seconds = benchmark.stats.stats.median
