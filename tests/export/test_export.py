@@ -134,6 +134,7 @@ def test_int8_recipes_stop_at_the_first_that_passes(tiny_model_dir, tmp_path, mo
     assert "int8 recipes tried (mean cos): all-matmuls " in format_parity_report(manifest)
 
 
+@pytest.mark.filterwarnings("ignore")  # the bare export step, outside export_bundle's silencing
 def test_recipes_pick_the_matmuls_they_name(full_bundle, tiny_model_dir, tmp_path):
     exported = onnx_export.export_onnx(tiny_model_dir, tmp_path)
     kept = onnx_export.matmuls_kept_fp32(exported, onnx_export.INT8_RECIPES[2])
