@@ -114,7 +114,7 @@ class Searcher:
         if allowed is not None and len(allowed) <= self.exact_filter_limit:
             labels, values, values_are_distances = *self._exact(vectors, allowed, k), False
         else:
-            labels, values, values_are_distances = self._approximate(vectors, k, ef, allowed, rescore)
+            labels, values, values_are_distances = self._approximate(vectors, k, ef, allowed, rescore, available)
         return self._results(labels, values, values_are_distances, with_text)
 
     def _check_queries(self, vectors: np.ndarray) -> np.ndarray:
@@ -146,9 +146,10 @@ class Searcher:
         positions, best = kernels.top_k(scores, k)
         return allowed[positions], best
 
-    def _approximate(self, vectors, k, ef, allowed, rescore):
-        """Labels and, per the flag, scores or hnswlib's distances (1 - score: converted when read)."""
-        fetch = min(k * 4, self._count) if rescore else k
+    def _approximate(self, vectors, k, ef, allowed, rescore, available):
+        """Labels and, per the flag, scores or hnswlib's distances (1 - score: converted when read).
+        Re-scoring fetches 4k candidates, but never more than the passages the filter allows."""
+        fetch = min(k * 4, available) if rescore else k
         ef = max(ef or self._default_ef, fetch)
         mask = None
         if allowed is not None:

@@ -156,3 +156,13 @@ def test_text_search_without_encoder_is_refused(random_index):
     index, _, _ = random_index
     with pytest.raises(EngineError, match="no encoder"):
         Searcher(index).search(["hello"])
+
+
+def test_filtered_rescored_search_with_k_large_against_the_filter(random_index):
+    # 40 Yoruba passages, k=30: re-scoring wants 4k = 120 candidates, more than the filter allows.
+    index, vectors, langs = random_index
+    queries = random_unit_vectors(5, 64, seed=16)
+    hits = Searcher(index, exact_filter_limit=0).search_vectors(queries, k=30, languages=["yo"], rescore=True)
+    assert all(len(row) == 30 and {hit.lang for hit in row} == {"yo"} for row in hits)
+    for row in hits:
+        assert [h.score for h in row] == sorted((h.score for h in row), reverse=True)
