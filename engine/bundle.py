@@ -15,16 +15,27 @@ from pathlib import Path
 
 from engine.errors import EngineError
 from engine.hashing import sha256_file
+from engine.manifest_schema import Field, at_least, check, nonempty, one_of, sha256
 from engine.paths import default_bundle_dir
 
 MANIFEST_NAME = "bundle.json"
 FORMAT_NAME = "engine-model-bundle"
 FORMAT_VERSION = 1
 POOLING_MODES = ("mean", "cls")
-REQUIRED_FIELDS = (
-    "format", "format_version", "source_model", "fingerprint", "dimension", "pooling",
-    "normalize", "query_prefix", "passage_prefix", "max_length", "tokenizer", "variants",
-)
+_FILE = {"file": Field(str, valid=nonempty), "sha256": Field(str, valid=sha256)}
+MANIFEST_SCHEMA = {
+    "format": Field(str), "format_version": Field(int),  # compared with this engine's below, by name
+    "source_model": Field(str), "fingerprint": Field(str, valid=nonempty), "dimension": Field(int, valid=at_least(1)),
+    "pooling": Field(str, valid=one_of(*POOLING_MODES)), "normalize": Field(bool),
+    "query_prefix": Field(str), "passage_prefix": Field(str), "max_length": Field(int, valid=at_least(1)),
+    "tokenizer": Field(dict, fields=_FILE),
+    "variants": Field(dict, valid=nonempty, entries=Field(dict, fields={
+        **_FILE, "quantization": Field(str, required=False), "recipe": Field(str, required=False),
+        "recipes_tried": Field(dict, required=False)})),
+    "parity": Field(dict, required=False),
+    "created_with": Field(dict, required=False),
+}
+REQUIRED_FIELDS = tuple(name for name, spec in MANIFEST_SCHEMA.items() if spec.required)
 
 
 @dataclass
@@ -111,18 +122,14 @@ def read_manifest(bundle_dir: Path) -> dict:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise EngineError(f"{manifest_path} is not valid JSON: {err}") from None
-    missing = [name for name in REQUIRED_FIELDS if name not in manifest]
-    if missing:
-        raise EngineError(f"{manifest_path} lacks the field(s): {', '.join(missing)}")
-    if manifest["format"] != FORMAT_NAME or manifest["format_version"] != FORMAT_VERSION:
+    if not isinstance(manifest, dict):
+        raise EngineError(f"{manifest_path} is not a model bundle manifest (not a JSON object)")
+    if (manifest.get("format"), manifest.get("format_version")) != (FORMAT_NAME, FORMAT_VERSION):
         raise EngineError(
-            f"{manifest_path} has format {manifest['format']!r} version {manifest['format_version']}; "
+            f"{manifest_path} has format {manifest.get('format')!r} version {manifest.get('format_version')}; "
             f"this engine reads {FORMAT_NAME!r} version {FORMAT_VERSION}"
         )
-    if manifest["pooling"] not in POOLING_MODES:
-        raise EngineError(f"{manifest_path}: pooling {manifest['pooling']!r} is not one of {POOLING_MODES}")
-    if not manifest["variants"]:
-        raise EngineError(f"{manifest_path} lists no model variants")
+    check(manifest, MANIFEST_SCHEMA, str(manifest_path))
     return manifest
 
 

@@ -152,13 +152,35 @@ def search_command(index_path, queries, k, lang, ef, rescore, queries_file, run_
 @main.command("info")
 @click.argument("index_path", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True)
-def info_command(index_path, as_json):
-    """Print an index's manifest: model, HNSW parameters, count, languages."""
+@click.option("--verify", is_flag=True, help="also check the model bundle the index records (it must exist, be "
+                                             "intact and match the index's fingerprint); exit 1 on any finding")
+def info_command(index_path, as_json, verify):
+    """Print an index's manifest: model, HNSW parameters, count, languages. Opening it checks the
+    manifest's fields and every file's checksum."""
     from engine import output
     from engine.index import open_index
 
     index = open_index(index_path)
     click.echo(json.dumps(index.manifest, indent=2) if as_json else output.index_info(index))
+    if verify:
+        problem = _recorded_bundle_problem(index)
+        if problem:
+            raise EngineError(f"verify: {problem}")
+        click.echo("verify: manifest, files, metadata and model bundle all check out", err=as_json)
+
+
+def _recorded_bundle_problem(index) -> str | None:
+    """What is wrong with the bundle the index records, or None."""
+    from engine.bundle import load_bundle
+
+    try:
+        bundle = load_bundle(recorded_bundle(index))
+        bundle.tokenizer_file()
+        bundle.variant_file(index.model.variant)
+        index.check_model(bundle.fingerprint, str(bundle.path))
+    except EngineError as err:
+        return str(err)
+    return None
 
 
 @main.command("demo")

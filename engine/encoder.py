@@ -52,11 +52,17 @@ class Encoder:
         options = ort.SessionOptions()
         options.intra_op_num_threads = intra_op_threads
         options.inter_op_num_threads = inter_op_threads
+        options.log_severity_level = 4  # fatal only: a failed run becomes one EngineError, not an ORT log line too
         providers = [CUDA, CPU] if on_gpu else [CPU]
         self.session = ort.InferenceSession(str(self.bundle.variant_file(self.variant)), options,
                                             providers=providers)
         self.input_names = {node.name for node in self.session.get_inputs()}
-        self.output_name = self.session.get_outputs()[0].name
+        output = self.session.get_outputs()[0]
+        self.output_name = output.name
+        width = output.shape[-1] if output.shape else None
+        if isinstance(width, int) and width != self.bundle.dimension:
+            raise EngineError(f"model bundle {self.bundle.path}: bundle.json says dimension {self.bundle.dimension}, "
+                              f"but its {self.variant} graph outputs {width}; re-export the bundle")
 
     @property
     def dimension(self) -> int:
@@ -104,5 +110,12 @@ class Encoder:
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self.input_names:
             feed["token_type_ids"] = np.zeros_like(ids)
-        hidden = self.session.run([self.output_name], feed)[0]
+        try:
+            hidden = self.session.run([self.output_name], feed)[0]
+        except Exception as err:
+            if not type(err).__module__.startswith("onnxruntime"):
+                raise
+            raise EngineError(f"model bundle {self.bundle.path}: its {self.variant} graph failed on a batch of "
+                              f"{ids.shape[0]} x {ids.shape[1]} tokens (is max_length {self.bundle.max_length} in "
+                              f"bundle.json more than the model takes?): {str(err).splitlines()[0][:200]}") from None
         return kernels.pool(hidden, mask, self.bundle.pooling, self.bundle.normalize)

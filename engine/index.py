@@ -27,6 +27,7 @@ from engine import atomic_dir, graph_layout, metadata
 from engine.corpus import Passage
 from engine.errors import EngineError
 from engine.hashing import sha256_file
+from engine.manifest_schema import Field, at_least, check, nonempty, one_of, sha256
 
 FORMAT_NAME = "engine-index"
 FORMAT_VERSION = 1
@@ -36,6 +37,25 @@ GRAPH = "graph.hnsw"
 VECTORS = "vectors.npy"
 METADATA = "meta.sqlite"
 DATA_FILES = (GRAPH, VECTORS, METADATA)
+VARIANTS = ("fp32", "int8", "fp16")
+
+_FILE_ENTRY = Field(dict, fields={"sha256": Field(str, valid=sha256), "size": Field(int, valid=at_least(0))})
+MANIFEST_SCHEMA = {
+    "format": Field(str, valid=one_of(FORMAT_NAME)),
+    "format_version": Field(int, valid=one_of(FORMAT_VERSION)),
+    "model": Field(dict, fields={
+        "fingerprint": Field(str, valid=nonempty), "source_model": Field(str),
+        "variant": Field(str, valid=one_of(*VARIANTS)), "dimension": Field(int, valid=at_least(1)),
+        "bundle": Field(str, valid=nonempty)}),
+    "metric": Field(str, valid=one_of(METRIC)),
+    "hnsw": Field(dict, fields={"M": Field(int, valid=at_least(2)), "ef_construction": Field(int, valid=at_least(1)),
+                                "ef_search": Field(int, valid=at_least(1))}),
+    "count": Field(int, valid=at_least(0)),
+    "next_label": Field(int, valid=at_least(0)),
+    "files": Field(dict, fields={name: _FILE_ENTRY for name in DATA_FILES}),
+    "created": Field(str, required=False),
+    "updated": Field(str, required=False),
+}
 INSERT_ORDER_SEED = 0
 INSERT_CHUNK = 65_536
 
@@ -185,7 +205,11 @@ def open_index(path: Path, verify: bool = True) -> Index:
     graph = hnswlib.Index(space=METRIC, dim=dimension)
     graph.load_index(str(path / GRAPH), max_elements=manifest["next_label"])
     graph.set_ef(manifest["hnsw"]["ef_search"])
-    return Index(path, manifest, graph, vectors, metadata.read_catalogue(path / METADATA))
+    catalogue = metadata.read_catalogue(path / METADATA)
+    if len(catalogue) != manifest["count"]:
+        raise EngineError(f"index {path}: {MANIFEST} says {manifest['count']} passages, {METADATA} holds "
+                          f"{len(catalogue)}; rebuild the index")
+    return Index(path, manifest, graph, vectors, catalogue)
 
 
 def check_new_ids(index: Index, passages: list[Passage]) -> None:
@@ -307,10 +331,10 @@ def _read_manifest(path: Path) -> dict:
     if manifest.get("format_version") != FORMAT_VERSION:
         raise EngineError(f"{manifest_path} has format version {manifest.get('format_version')}; "
                           f"this engine reads version {FORMAT_VERSION}")
-    required = ("model", "metric", "hnsw", "count", "next_label", "files")
-    missing = [name for name in required if name not in manifest]
-    if missing:
-        raise EngineError(f"{manifest_path} lacks the field(s): {', '.join(missing)}")
+    check(manifest, MANIFEST_SCHEMA, str(manifest_path))
+    if manifest["count"] > manifest["next_label"]:
+        raise EngineError(f"{manifest_path}: count {manifest['count']} exceeds next_label {manifest['next_label']}: "
+                          "the manifest is damaged")
     return manifest
 
 

@@ -190,3 +190,21 @@ def test_usage_errors_are_one_line_with_exit_status_2(args, message):
     assert result.exit_code == 2, result.output
     assert result.output.startswith(f"error: {message}")
     assert result.output.count("\n") == 1 and "Usage:" not in result.output and "Traceback" not in result.output
+
+
+def test_info_verify_checks_the_recorded_bundle(built, tiny_bundle, tmp_path, tiny_model_dir):
+    result = run("info", built, "--verify")
+    assert result.exit_code == 0 and "verify: manifest, files, metadata and model bundle all check out" in result.output
+    manifest = json.loads((built / "manifest.json").read_text(encoding="utf-8"))
+    manifest["model"]["bundle"] = str(tmp_path / "gone")
+    (built / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    # only the recorded bundle path changed, which no checksum covers: plain info still opens the index
+    assert run("info", built).exit_code == 0
+    assert_fails(run("info", built, "--verify"), "verify: index", "is no longer there")
+    other = shutil.copytree(tiny_bundle, tmp_path / "other")
+    bundle_manifest = json.loads((other / "bundle.json").read_text(encoding="utf-8"))
+    bundle_manifest["fingerprint"] = "f" * 64
+    (other / "bundle.json").write_text(json.dumps(bundle_manifest), encoding="utf-8")
+    manifest["model"]["bundle"] = str(other)
+    (built / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert_fails(run("info", built, "--verify"), "does not match index")
