@@ -19,16 +19,52 @@ def _temp_name(target: Path, tag: str) -> Path:
     return target.parent / f".{target.name}.{tag}-{os.getpid()}"
 
 
+def _lock_file(target: Path) -> Path:
+    return target.parent / f".{target.name}.lock"
+
+
+def writer_active(target: Path) -> bool:
+    """Whether some process holds `writer_lock(target)` now (this process's own lock included)."""
+    with _lock_if_free(target) as free:
+        return free is False
+
+
+@contextmanager
+def _lock_if_free(target: Path):
+    """Yield True while holding the writer lock, taken without waiting; False when a writer holds it;
+    None when there is no lock file (no writer has ever run here, or it cannot be read)."""
+    try:
+        handle = open(_lock_file(target), "rb")
+    except OSError:
+        yield None
+        return
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def recover(target: Path) -> None:
-    """Undo a swap that stopped half way, and drop leftovers of writers that died."""
-    dead = [path for tag in ("old", "tmp") for path in target.parent.glob(f".{target.name}.{tag}-*")
-            if not _alive(path)]
-    old = sorted(path for path in dead if ".old-" in path.name)
-    if not target.exists() and old:
-        os.rename(old.pop(), target)
-        dead = [path for path in dead if path.exists()]
-    for stale in dead:
-        shutil.rmtree(stale, ignore_errors=True)
+    """Undo a swap that stopped half way, and drop leftovers of writers that died.
+
+    When no writer holds the lock, this takes it for the clean-up, and every leftover is a dead
+    writer's, even one whose recorded PID now belongs to an unrelated live process. While a writer
+    holds it, only leftovers whose process is gone are touched."""
+    with _lock_if_free(target) as free:
+        dead = [path for tag in ("old", "tmp") for path in target.parent.glob(f".{target.name}.{tag}-*")
+                if free or not _alive(path)]
+        old = sorted(path for path in dead if ".old-" in path.name)
+        if not target.exists() and old:
+            os.rename(old.pop(), target)
+            dead = [path for path in dead if path.exists()]
+        for stale in dead:
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def _alive(leftover: Path) -> bool:
@@ -46,7 +82,7 @@ def _alive(leftover: Path) -> bool:
 def writer_lock(target: Path):
     """Exclusive lock for writers of `target` (a `.name.lock` file beside it)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.parent / f".{target.name}.lock", "w") as lock:
+    with open(_lock_file(target), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield

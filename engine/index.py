@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -90,9 +92,10 @@ class Index:
     """An opened index dir. The graph and vectors are loaded; metadata stays in SQLite."""
 
     def __init__(self, path: Path, manifest: dict, graph: hnswlib.Index, vectors: np.ndarray,
-                 catalogue: list[tuple[int, str, str]]):
+                 catalogue: list[tuple[int, str, str]], stamp: tuple | None = None):
         self.path = path
         self.manifest = manifest
+        self.stamp = stamp  # the manifest file this handle was opened from (manifest_stamp)
         self.graph = graph
         # hnswlib's ef is graph-wide state: setting it and querying happen under this lock.
         self.graph_lock = threading.Lock()
@@ -117,6 +120,10 @@ class Index:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+    def is_stale(self) -> bool:
+        """True once another writer has swapped a new version of the index into place."""
+        return self.stamp is not None and manifest_stamp(self.path) != self.stamp
 
     @property
     def count(self) -> int:
@@ -182,9 +189,37 @@ def check_target(path: Path, overwrite: bool) -> None:
         raise EngineError(f"{path} exists and is not an index dir; refusing to replace it")
 
 
+OPEN_ATTEMPTS = 40
+OPEN_RETRY_SECONDS = 0.05
+
+
+def manifest_stamp(path: Path) -> tuple | None:
+    """Identity of the index's manifest file (inode, mtime, size): a swap always changes it."""
+    try:
+        status = (Path(path) / MANIFEST).stat()
+    except OSError:
+        return None
+    return status.st_ino, status.st_mtime_ns, status.st_size
+
+
 def open_index(path: Path, verify: bool = True) -> Index:
-    """Open an index dir, checking its manifest and (by default) every file's checksum."""
+    """Open an index dir, checking its manifest and (by default) every file's checksum.
+
+    A writer in another process may swap a new version in while this reads: a failure that coincides
+    with a held writer lock or a changed manifest is retried (up to 2 s) instead of reported as damage."""
     path = Path(path)
+    for _ in range(OPEN_ATTEMPTS - 1):
+        stamp = manifest_stamp(path)
+        try:
+            return _open_once(path, verify, stamp)
+        except (EngineError, OSError, RuntimeError, sqlite3.Error):
+            if not (atomic_dir.writer_active(path) or manifest_stamp(path) != stamp):
+                break  # no swap under way: the last attempt below reports what is wrong
+        time.sleep(OPEN_RETRY_SECONDS)
+    return _open_once(path, verify, manifest_stamp(path))
+
+
+def _open_once(path: Path, verify: bool, stamp: tuple | None) -> Index:
     atomic_dir.recover(path)
     manifest = _read_manifest(path)
     for name in DATA_FILES:
@@ -209,7 +244,11 @@ def open_index(path: Path, verify: bool = True) -> Index:
     if len(catalogue) != manifest["count"]:
         raise EngineError(f"index {path}: {MANIFEST} says {manifest['count']} passages, {METADATA} holds "
                           f"{len(catalogue)}; rebuild the index")
-    return Index(path, manifest, graph, vectors, catalogue)
+    index = Index(path, manifest, graph, vectors, catalogue, stamp)
+    if manifest_stamp(path) != stamp:  # a writer swapped a new version in while the files were read
+        index.close()
+        raise EngineError(f"index {path} changed while it was being opened")
+    return index
 
 
 def check_new_ids(index: Index, passages: list[Passage]) -> None:

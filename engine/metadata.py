@@ -62,41 +62,37 @@ def read_catalogue(path: Path) -> list[tuple[int, str, str]]:
 
 
 class MetadataReader:
-    """Read-only lookups of title, text and extra fields; one connection per thread."""
+    """Read-only lookups of title, text and extra fields, through one connection opened with the index.
+
+    The connection is opened at once, not on first use, so it reads the version of meta.sqlite the
+    index was opened from even after a writer swaps a new version into place (the open file outlives
+    the rename; a version's file is never changed in place, hence immutable=1). Threads share it
+    under a lock: a lookup is well under a millisecond."""
 
     def __init__(self, path: Path):
-        self._uri = _read_only_uri(path)
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []  # every thread's, so close() reaches them all
+        self._db_connection = sqlite3.connect(_read_only_uri(path) + "&immutable=1", uri=True,
+                                              check_same_thread=False)
+        self._db_connection.execute("SELECT 1 FROM passages LIMIT 1").fetchall()  # open the file now
         self._lock = threading.Lock()
         self._closed = False
-
-    def _db(self) -> sqlite3.Connection:
-        if self._closed:
-            raise EngineError("this index has been closed: open it again to read passages")
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = self._local.db = sqlite3.connect(self._uri, uri=True, check_same_thread=False)
-            with self._lock:
-                self._connections.append(db)
-        return db
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            for db in self._connections:
-                db.close()
-            self._connections.clear()
+            self._db_connection.close()
 
     def fetch(self, labels) -> dict[int, tuple[str, str, dict]]:
         """label -> (title, text, extra) for the given labels."""
         unique = sorted(set(int(label) for label in labels))
         found = {}
-        for start in range(0, len(unique), _MAX_PARAMS):
-            chunk = unique[start:start + _MAX_PARAMS]
-            marks = ",".join("?" * len(chunk))
-            for label, title, text, extra in self._db().execute(
-                f"SELECT label, title, text, extra FROM passages WHERE label IN ({marks})", chunk
-            ):
-                found[label] = (title, text, json.loads(extra))
+        with self._lock:
+            if self._closed:
+                raise EngineError("this index has been closed: open it again to read passages")
+            for start in range(0, len(unique), _MAX_PARAMS):
+                chunk = unique[start:start + _MAX_PARAMS]
+                marks = ",".join("?" * len(chunk))
+                for label, title, text, extra in self._db_connection.execute(
+                    f"SELECT label, title, text, extra FROM passages WHERE label IN ({marks})", chunk
+                ):
+                    found[label] = (title, text, json.loads(extra))
         return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -9,7 +10,7 @@ import numpy as np
 
 from engine import kernels
 from engine.errors import EngineError
-from engine.index import Index
+from engine.index import Index, open_index
 from engine.languages import check_language_code
 
 # A language filter whose passages number at most this is answered by exact search over them:
@@ -74,20 +75,38 @@ class SearchResults(Sequence):
 
 
 class Searcher:
-    """Search an opened index with query vectors, or with texts when given an encoder."""
+    """Search an opened index with query vectors, or with texts when given an encoder.
+
+    When a writer swaps a new version of the index into place (an add or delete here or in another
+    process), the next search reopens it; a search already running finishes on the version it began
+    with, so each search sees one version whole."""
 
     def __init__(self, index: Index, encoder=None, exact_filter_limit: int = EXACT_FILTER_LIMIT,
                  num_threads: int = 1):
         if encoder is not None:
             index.check_model(encoder.bundle.fingerprint, str(encoder.bundle.path))
-        self.index = index
         self.encoder = encoder
-        self.exact_filter_limit = exact_filter_limit
-        self.num_threads = num_threads
-        # An Index handle never changes (add and delete return a new one), so these are read once.
-        self._default_ef = index.params.ef_search
-        self._dimension = index.dimension
-        self._count = index.count
+        self._reopen_lock = threading.Lock()
+        self._version = _IndexVersion(index, exact_filter_limit, num_threads)
+
+    @property
+    def index(self) -> Index:
+        return self._version.index
+
+    def refresh(self) -> bool:
+        """Reopen the index when a new version has been swapped in; True when it did. Every search
+        calls it first (one stat of the manifest)."""
+        if not self.index.is_stale():
+            return False
+        with self._reopen_lock:
+            current = self._version
+            if not current.index.is_stale():
+                return False  # another thread reopened it meanwhile
+            fresh = open_index(current.index.path)
+            if self.encoder is not None:
+                fresh.check_model(self.encoder.bundle.fingerprint, str(self.encoder.bundle.path))
+            self._version = _IndexVersion(fresh, current.exact_filter_limit, current.num_threads)
+        return True
 
     def search(self, queries: list[str], k: int = 10, languages=None, ef: int | None = None,
                rescore: bool = False, with_text: bool = True) -> SearchResults:
@@ -98,6 +117,24 @@ class Searcher:
                 raise EngineError(f"query {number} is empty")
         vectors = self.encoder.encode_queries(queries)
         return self.search_vectors(vectors, k, languages, ef, rescore, with_text)
+
+    def search_vectors(self, vectors: np.ndarray, k: int = 10, languages=None, ef: int | None = None,
+                       rescore: bool = False, with_text: bool = True) -> SearchResults:
+        self.refresh()
+        return self._version.search_vectors(vectors, k, languages, ef, rescore, with_text)
+
+
+class _IndexVersion:
+    """The search itself, bound to one opened version of the index."""
+
+    def __init__(self, index: Index, exact_filter_limit: int, num_threads: int):
+        self.index = index
+        self.exact_filter_limit = exact_filter_limit
+        self.num_threads = num_threads
+        # An Index handle never changes (add and delete return a new one), so these are read once.
+        self._default_ef = index.params.ef_search
+        self._dimension = index.dimension
+        self._count = index.count
 
     def search_vectors(self, vectors: np.ndarray, k: int = 10, languages=None, ef: int | None = None,
                        rescore: bool = False, with_text: bool = True) -> SearchResults:

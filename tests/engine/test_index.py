@@ -183,9 +183,19 @@ def test_swap_stopped_between_renames_is_recovered(small_index):
 def test_swap_of_a_writer_still_running_is_left_alone(small_index):
     index, _, _ = small_index
     mine = index.path.parent / f".index.old-{os.getpid()}"
-    os.rename(index.path, mine)
-    atomic_dir.recover(index.path)
-    assert mine.is_dir() and not index.path.exists()
+    with atomic_dir.writer_lock(index.path):  # a writer between its two renames holds the lock
+        os.rename(index.path, mine)
+        atomic_dir.recover(index.path)
+        assert mine.is_dir() and not index.path.exists()
+
+
+def test_interrupted_swap_is_recovered_even_when_its_pid_was_reused(small_index):
+    # The dead writer's PID now belongs to a live process (PID 1 here); no writer holds the lock.
+    index, _, _ = small_index
+    leftover = index.path.parent / ".index.old-1"
+    os.rename(index.path, leftover)
+    assert open_index(index.path).count == 400
+    assert not leftover.exists()
 
 
 def test_a_stale_handle_cannot_overwrite_another_writers_change(small_index):
@@ -205,7 +215,7 @@ def test_paths_with_uri_characters_work(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == [path.name]
 
 
-def test_close_releases_every_threads_connection(small_index):
+def test_close_releases_the_connection_every_thread_read_through(small_index):
     import threading
 
     index, _, _ = small_index
@@ -217,13 +227,57 @@ def test_close_releases_every_threads_connection(small_index):
     for thread in threads:
         thread.join()
     searcher.search_vectors(queries)
-    connections = list(searcher.index.metadata._connections)
-    assert len(connections) == 4
     with searcher.index:
         pass
-    for db in connections:
-        with pytest.raises(Exception, match="closed"):
-            db.execute("SELECT 1")
+    with pytest.raises(EngineError, match="this index has been closed"):
+        searcher.index.metadata.fetch([0])
     with pytest.raises(EngineError, match="this index has been closed"):
         searcher.search_vectors(queries)
     assert Searcher(open_index(index.path)).search_vectors(queries, with_text=True)[0][0].text
+
+
+WRITER_LOOP = textwrap.dedent("""
+    import sys
+    from engine import index as index_dir
+    from tests.engine.conftest import make_passages, random_unit_vectors
+
+    path, rounds = sys.argv[1], int(sys.argv[2])
+    for round in range(rounds):
+        index = index_dir.open_index(path)
+        index = index_dir.add(index, make_passages(5, start=5000 + 5 * round), random_unit_vectors(5, 16, round))
+        index_dir.delete(index, [f"p{5000 + 5 * round}"])
+        print(round, flush=True)
+""")
+
+
+def test_readers_beside_a_writer_process_see_one_version_or_the_next(small_index):
+    # A writer process adds 5 passages and deletes 1, 20 times (40 swaps). Meanwhile this process
+    # opens the index and searches with a Searcher opened before the writer started: every open and
+    # every search must succeed (bounded: at most 60 s and 5,000 rounds).
+    import time
+
+    index, _, vectors = small_index
+    searcher = Searcher(open_index(index.path))
+    writer = subprocess.Popen([sys.executable, "-c", WRITER_LOOP, str(index.path), "20"], cwd=os.getcwd(),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    opened = searched = 0
+    deadline = time.monotonic() + 60
+    try:
+        while writer.poll() is None and time.monotonic() < deadline and opened < 5000:
+            reader = open_index(index.path)
+            assert 400 <= reader.count <= 481  # 481: the last round between its add and its delete
+            opened += 1
+            hits = searcher.search_vectors(vectors[:3], k=5)
+            assert all(len(row) == 5 and all(hit.text for hit in row) for row in hits)
+            searched += 1
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+        out, err = writer.communicate()
+    assert writer.returncode == 0, err[-3000:]
+    assert out.split() == [str(n) for n in range(20)]
+    assert opened > 0 and searched > 0
+    searcher.search_vectors(vectors[:1], k=1)  # the last swap is picked up
+    assert searcher.index.count == 400 + 20 * 4
+    ids = [passage_id for passage_id in searcher.index.ids if passage_id is not None]
+    assert len(ids) == len(set(ids)) == 480
