@@ -78,6 +78,13 @@ def _alive(leftover: Path) -> bool:
     return True
 
 
+def check_lock_writable(target: Path) -> None:
+    """Raise OSError unless this process could create and lock `target`'s lock file (without waiting
+    for a writer that holds it now)."""
+    with open(_lock_file(target), "a"):
+        pass
+
+
 @contextmanager
 def writer_lock(target: Path):
     """Exclusive lock for writers of `target` (a `.name.lock` file beside it)."""

@@ -39,6 +39,7 @@ def build_index(corpus: str | Path, encoder: Encoder, out: str | Path, params: H
     params.check()
     index_dir.check_target(Path(out), overwrite)  # fail before the long encoding, not after
     passages = read_corpus(corpus, default_lang)
+    index_dir.preflight(Path(out), len(passages), encoder.dimension)
     vectors, truncated, encode_seconds = _encode(encoder, passages, quiet)
     index = index_dir.create(Path(out), passages, vectors, _model_info(encoder), params, overwrite=overwrite,
                              insert_threads=encoder.threads)
@@ -51,6 +52,7 @@ def add_to_index(index: Index, corpus: str | Path, encoder: Encoder, default_lan
     index.check_model(encoder.bundle.fingerprint, str(encoder.bundle.path))
     passages = read_corpus(corpus, default_lang)
     index_dir.check_new_ids(index, passages)  # before the long encoding
+    index_dir.preflight(index.path, len(passages), index.dimension)
     vectors, truncated, encode_seconds = _encode(encoder, passages, quiet)
     updated = index_dir.add(index, passages, vectors, insert_threads=encoder.threads)
     return BuildSummary(updated, len(passages), truncated, encode_seconds, time.perf_counter() - started)

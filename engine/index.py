@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -159,7 +160,7 @@ def create(path: Path, passages: list[Passage], vectors: np.ndarray, model: Mode
     params.check()
     check_target(path, overwrite)
     _check_vectors(vectors, model.dimension, len(passages))
-    with atomic_dir.writer_lock(path), atomic_dir.replace_dir(path) as temp:
+    with _storage_errors(path), atomic_dir.writer_lock(path), atomic_dir.replace_dir(path) as temp:
         graph = _new_graph(model.dimension, params, capacity=len(passages))
         _insert(graph, vectors, np.arange(len(passages)), insert_threads)
         graph.save_index(str(temp / GRAPH))
@@ -187,6 +188,50 @@ def check_target(path: Path, overwrite: bool) -> None:
         raise EngineError(f"{path} already exists; pass --overwrite to replace it, or use `engine add`")
     if path.exists() and not (path / MANIFEST).is_file():
         raise EngineError(f"{path} exists and is not an index dir; refusing to replace it")
+
+
+# Bytes a new version needs per passage beyond its vector: graph links, SQLite row (a rough floor).
+_BYTES_PER_PASSAGE = 1024
+
+
+def preflight(path: Path, count: int, dimension: int) -> None:
+    """Before a long encoding: the place beside the index must take the writer lock and a new version,
+    and hold at least the vectors of `count` passages (with the existing ones, for an update)."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_dir.check_lock_writable(path)
+        with tempfile.TemporaryFile(dir=path.parent, prefix=f".{path.name}.probe-"):
+            pass
+    except OSError as err:
+        raise EngineError(f"cannot write beside {path} ({err.strerror}): the index needs a writable "
+                          f"directory for its lock and new version") from None
+    existing = sum(file.stat().st_size for file in path.iterdir() if file.is_file()) if path.is_dir() else 0
+    needed = existing + count * (dimension * 4 + _BYTES_PER_PASSAGE)
+    free = shutil.disk_usage(path.parent).free
+    if free < needed:
+        raise EngineError(f"not enough disk space beside {path}: the new version needs at least "
+                          f"{needed / 1e6:.1f} MB, {free / 1e6:.1f} MB is free")
+
+
+@contextmanager
+def _storage_errors(path: Path):
+    """A full or read-only disk during a write is one EngineError; the swap never happened, so the
+    previous version of the index is untouched."""
+    try:
+        yield
+    except OSError as err:
+        raise EngineError(f"writing index {path} failed ({err.strerror or err}); the previous version, if "
+                          f"any, is unchanged") from None
+    except sqlite3.OperationalError as err:
+        raise EngineError(f"writing index {path} failed ({err}); the previous version, if any, is "
+                          f"unchanged") from None
+    except EngineError:
+        free = shutil.disk_usage(Path(path).parent).free if Path(path).parent.exists() else None
+        if free is not None and free < 1 << 20:  # a file cut short by a full disk reads as a bad one
+            raise EngineError(f"writing index {path} failed: the disk is full ({free} bytes free); the "
+                              f"previous version, if any, is unchanged") from None
+        raise
 
 
 OPEN_ATTEMPTS = 40
@@ -302,7 +347,7 @@ def delete(index: Index, ids: list[str]) -> Index:
 def _updating(index: Index):
     """A temp dir for the next version of `index`, under the writer lock, refused when another
     writer changed the index after this handle was opened (its changes would be lost)."""
-    with atomic_dir.writer_lock(index.path):
+    with _storage_errors(index.path), atomic_dir.writer_lock(index.path):
         if _read_manifest(index.path).get("files") != index.manifest["files"]:
             raise EngineError(f"index {index.path} was changed by another writer since it was opened; "
                               "open it again and retry")
