@@ -156,7 +156,7 @@ def create(path: Path, passages: list[Passage], vectors: np.ndarray, model: Mode
            params: HnswParams = HnswParams(), overwrite: bool = False, insert_threads: int = 0) -> Index:
     """Build a new index dir from passages and their vectors (row i belongs to passage i).
     `insert_threads`: threads that insert into the graph (0: every core)."""
-    path = Path(path)
+    path = _real_dir(path)
     params.check()
     check_target(path, overwrite)
     _check_vectors(vectors, model.dimension, len(passages))
@@ -194,10 +194,16 @@ def check_target(path: Path, overwrite: bool) -> None:
 _BYTES_PER_PASSAGE = 1024
 
 
+def _real_dir(path: Path) -> Path:
+    """A symlinked index is read and replaced where the link points, so the link itself stays."""
+    path = Path(path)
+    return path.resolve() if path.is_symlink() else path
+
+
 def preflight(path: Path, count: int, dimension: int) -> None:
     """Before a long encoding: the place beside the index must take the writer lock and a new version,
     and hold at least the vectors of `count` passages (with the existing ones, for an update)."""
-    path = Path(path)
+    path = _real_dir(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_dir.check_lock_writable(path)
@@ -252,7 +258,7 @@ def open_index(path: Path, verify: bool = True) -> Index:
 
     A writer in another process may swap a new version in while this reads: a failure that coincides
     with a held writer lock or a changed manifest is retried (up to 2 s) instead of reported as damage."""
-    path = Path(path)
+    path = _real_dir(path)
     for _ in range(OPEN_ATTEMPTS - 1):
         stamp = manifest_stamp(path)
         try:

@@ -281,3 +281,14 @@ def test_readers_beside_a_writer_process_see_one_version_or_the_next(small_index
     assert searcher.index.count == 400 + 20 * 4
     ids = [passage_id for passage_id in searcher.index.ids if passage_id is not None]
     assert len(ids) == len(set(ids)) == 480
+
+
+def test_a_symlinked_index_is_updated_where_the_link_points(small_index, tmp_path):
+    index, _, _ = small_index
+    link = tmp_path / "link"
+    link.symlink_to(index.path, target_is_directory=True)
+    index_dir.add(open_index(link), make_passages(3, start=700), random_unit_vectors(3, 16, 8))
+    assert link.is_symlink() and link.resolve() == index.path.resolve()
+    assert open_index(link).count == 403 and open_index(index.path).count == 403
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".link")]
+    assert sorted(p.name for p in index.path.parent.iterdir() if p.name.startswith(".")) == [".index.lock"]
