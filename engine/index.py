@@ -113,7 +113,7 @@ class Index:
         self.language_names = np.array(self.languages + [""], dtype=object)  # code -1 (deleted) -> ""
 
     def close(self) -> None:
-        """Close the metadata connections of every thread that read through this handle."""
+        """Close the metadata connection this handle reads through (every thread's reads)."""
         self.metadata.close()
 
     def __enter__(self) -> Index:
@@ -226,12 +226,9 @@ def _storage_errors(path: Path):
     previous version of the index is untouched."""
     try:
         yield
-    except OSError as err:
-        raise EngineError(f"writing index {path} failed ({err.strerror or err}); the previous version, if "
-                          f"any, is unchanged") from None
-    except sqlite3.OperationalError as err:
-        raise EngineError(f"writing index {path} failed ({err}); the previous version, if any, is "
-                          f"unchanged") from None
+    except (OSError, sqlite3.OperationalError) as err:
+        raise EngineError(f"writing index {path} failed ({getattr(err, 'strerror', None) or err}); the previous "
+                          f"version, if any, is unchanged") from None
     except EngineError:
         free = shutil.disk_usage(Path(path).parent).free if Path(path).parent.exists() else None
         if free is not None and free < 1 << 20:  # a file cut short by a full disk reads as a bad one

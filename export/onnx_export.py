@@ -105,14 +105,12 @@ def matmuls_kept_fp32(exported: Path, recipe: Int8Recipe) -> list[str]:
     return [name for name in names if any(MATMUL_KINDS[kind].search(name) for kind in recipe.keep_fp32)]
 
 
-def quantize_int8(exported: Path, work_dir: Path, preset: str, recipe: Int8Recipe = INT8_RECIPES[0],
-                  kept: list[str] | None = None) -> Graph:
+def quantize_int8(exported: Path, work_dir: Path, preset: str, recipe: Int8Recipe, kept: list[str]) -> Graph:
     """Dynamic int8 of the unoptimised export (ORT's quantizer cannot type the fused contrib ops),
-    leaving `kept` MatMuls (default: those `recipe` names) in fp32."""
+    leaving the `kept` MatMuls (matmuls_kept_fp32 of `recipe`) in fp32."""
     from optimum.onnxruntime import ORTQuantizer
     from optimum.onnxruntime.configuration import AutoQuantizationConfig
 
-    kept = matmuls_kept_fp32(exported, recipe) if kept is None else kept
     config = getattr(AutoQuantizationConfig, preset)(is_static=False, per_channel=INT8_PER_CHANNEL,
                                                      nodes_to_exclude=kept)
     out = work_dir / f"int8-{recipe.name}"
