@@ -48,9 +48,13 @@ def build_index(corpus: str | Path, encoder: Encoder, out: str | Path, params: H
 
 def add_to_index(index: Index, corpus: str | Path, encoder: Encoder, default_lang: str | None = None,
                  quiet: bool = False) -> BuildSummary:
+    return add_passages(index, read_corpus(corpus, default_lang), encoder, quiet)
+
+
+def add_passages(index: Index, passages: list[Passage], encoder: Encoder, quiet: bool = True) -> BuildSummary:
+    """Encode checked passages and add them to the index (a new version, swapped in)."""
     started = time.perf_counter()
     index.check_model(encoder.bundle.fingerprint, str(encoder.bundle.path))
-    passages = read_corpus(corpus, default_lang)
     index_dir.check_new_ids(index, passages)  # before the long encoding
     index_dir.preflight(index.path, len(passages), index.dimension)
     vectors, truncated, encode_seconds = _encode(encoder, passages, quiet)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from engine.cli_options import encoder_options, ensure_default_bundle, make_encoder, split_codes
+from engine.cli_options import encoder_options, ensure_default_bundle, make_encoder, recorded_bundle, split_codes
 from engine.errors import EngineError
 
 LANG_LIST = "comma-separated language codes, e.g. de,sw"
@@ -46,15 +46,6 @@ class EngineGroup(click.Group):
 @click.group(cls=EngineGroup)
 def main():
     """Multilingual embedding and search engine."""
-
-
-def recorded_bundle(index) -> str:
-    """The bundle the index was built with, as its manifest recorded it."""
-    bundle = index.model.bundle
-    if bundle != "default" and not Path(bundle).is_dir():
-        raise EngineError(f"index {index.path} was built with the model bundle {bundle}, which is no longer "
-                          "there; pass --model with that bundle (or one exported from the same weights)")
-    return bundle
 
 
 @main.command("build-index")
@@ -144,7 +135,8 @@ def search_command(index_path, queries, k, lang, ef, rescore, queries_file, run_
     if qids is not None:
         output.write_trec_run(sys.stdout, qids, results, run_tag)
     elif as_json:
-        click.echo(json.dumps(output.results_json(texts, results, seconds), ensure_ascii=False, indent=2))
+        rows = [[output.hit_json(hit) for hit in hits] for hits in results]
+        click.echo(json.dumps(output.results_json(texts, rows, seconds), ensure_ascii=False, indent=2))
     else:
         click.echo(output.results_text(texts, results, seconds))
 
@@ -202,8 +194,10 @@ def _register_stage_commands():
     imports the other stages (pyproject's import contracts name these two imports); a serving-only
     install, without the export or train extra, still has every serving command."""
     from engine.evaluation.cli import eval_command
+    from engine.serve.cli import serve_command
 
     main.add_command(eval_command, "eval")
+    main.add_command(serve_command, "serve")
     try:
         from export.cli import register as register_export
     except ImportError:

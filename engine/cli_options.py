@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from engine.errors import EngineError
@@ -62,3 +64,12 @@ def split_codes(value: str | None) -> list[str] | None:
     if not codes:
         raise EngineError(f"no language codes in {value!r}: give them comma-separated, e.g. de,sw")
     return codes
+
+
+def recorded_bundle(index) -> str:
+    """The bundle the index was built with, as its manifest recorded it."""
+    bundle = index.model.bundle
+    if bundle != "default" and not Path(bundle).is_dir():
+        raise EngineError(f"index {index.path} was built with the model bundle {bundle}, which is no longer "
+                          "there; pass --model with that bundle (or one exported from the same weights)")
+    return bundle

@@ -15,7 +15,7 @@ from pathlib import Path
 from engine.errors import EngineError
 from engine.jsonl import read_json_objects
 from engine.languages import UNDETERMINED, check_language_code
-from engine.text_lines import decoded_lines
+from engine.text_lines import decoded_lines, is_valid_unicode
 
 ID_FIELDS = ("id", "_id")
 MAX_FIELD_CHARS = 1 << 30  # csv's default limit (128 KiB) is smaller than some real passages
@@ -47,7 +47,7 @@ def read_corpus(path: str | Path, default_lang: str | None = None) -> list[Passa
     records = _read_tsv(path) if path.suffix.lower() in (".tsv", ".tab") else read_json_objects(path, "corpus")
     passages, first_line_of = [], {}
     for line_no, record in records:
-        passage = _to_passage(record, path, line_no, default_lang)
+        passage = passage_from_record(record, f"{path}:{line_no}", default_lang)
         if passage.id in first_line_of:
             raise EngineError(
                 f"{path}:{line_no}: duplicate id {passage.id!r} (first seen on line {first_line_of[passage.id]})"
@@ -91,8 +91,8 @@ def _read_tsv(path: Path):
             raise EngineError(f"{path}:{line_numbers[-1] if line_numbers else 1}: {err}") from None
 
 
-def _to_passage(record: dict, path: Path, line_no: int, default_lang: str | None) -> Passage:
-    where = f"{path}:{line_no}"
+def passage_from_record(record: dict, where: str, default_lang: str | None = None) -> Passage:
+    """One corpus record (a JSONL object or a TSV row) as a checked Passage; errors start with `where`."""
     raw_id = next((record[name] for name in ID_FIELDS if name in record), None)
     if raw_id is None or (isinstance(raw_id, str) and not raw_id.strip()):
         raise EngineError(f"{where}: missing 'id'")
@@ -103,7 +103,7 @@ def _to_passage(record: dict, path: Path, line_no: int, default_lang: str | None
         raise EngineError(f"{where}: missing 'text'")
     if not isinstance(text, str) or not text.strip():
         raise EngineError(f"{where}: 'text' must be a non-empty string")
-    if not _encodable(text):
+    if not is_valid_unicode(text):
         raise EngineError(f"{where}: 'text' holds an unpaired surrogate escape (not valid Unicode text)")
     title = record.get("title") or ""
     if not isinstance(title, str):
@@ -115,14 +115,6 @@ def _to_passage(record: dict, path: Path, line_no: int, default_lang: str | None
         check_language_code(lang, f"{where}: 'lang'")
     extra = {key: value for key, value in record.items() if key not in KNOWN_FIELDS}
     return Passage(id=str(raw_id), text=text, title=title, lang=lang, extra=extra)
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def read_queries(handle, name: str | None = None) -> tuple[list[str], list[str]]:

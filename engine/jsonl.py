@@ -22,7 +22,7 @@ def read_json_objects(path: Path, what: str = "file"):
             if not line.strip():
                 continue
             try:
-                record = json.loads(line, parse_constant=_refuse_constant)
+                record = parse_json(line)
             except json.JSONDecodeError as err:
                 raise EngineError(f"{path}:{line_no}: malformed JSON ({err.msg} at column {err.colno})") from None
             except RecursionError:
@@ -32,6 +32,11 @@ def read_json_objects(path: Path, what: str = "file"):
             if not isinstance(record, dict):
                 raise EngineError(f"{path}:{line_no}: expected a JSON object, got {type(record).__name__}")
             yield line_no, record
+
+
+def parse_json(text: str | bytes):
+    """json.loads, refusing NaN and Infinity (ValueError) as JSON does."""
+    return json.loads(text, parse_constant=_refuse_constant)
 
 
 def _refuse_constant(name: str):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from engine.errors import EngineError
 from engine.index import Index
 
@@ -28,10 +26,17 @@ def write_trec_run(out, qids, results, tag: str) -> None:
             out.write(f"{qid} Q0 {hit.id} {rank} {hit.score:.6f} {tag}\n")
 
 
-def results_json(queries, results, seconds: float) -> dict:
+def hit_json(hit) -> dict:
+    """A hit as `engine search --json` and the service show it."""
+    return {"id": hit.id, "score": hit.score, "lang": hit.lang, "title": hit.title, "text": hit.text,
+            "extra": hit.extra}
+
+
+def results_json(queries, hit_rows: list[list[dict]], seconds: float) -> dict:
+    """`hit_rows`: one list of `hit_json` objects per query."""
     return {
         "latency_ms": round(seconds * 1000, 2),
-        "results": [{"query": query, "hits": [asdict(hit) for hit in hits]} for query, hits in zip(queries, results)],
+        "results": [{"query": query, "hits": hits} for query, hits in zip(queries, hit_rows)],
     }
 
 

@@ -17,3 +17,12 @@ def decoded_lines(handle, name: str):
             yield line_no, raw.decode("utf-8")
         except UnicodeDecodeError as err:
             raise EngineError(f"{name}:{line_no}: not UTF-8 text ({err.reason} at column {err.start + 1})") from None
+
+
+def is_valid_unicode(text: str) -> bool:
+    """False for a str holding an unpaired surrogate (JSON's \\ud800 escape), which no file can store."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
