@@ -59,9 +59,13 @@ def serve_command(indexes, host, port, api_key, insecure, cors_origins, max_batc
     specs = parse_index_specs(indexes)
     sock = server.bind(host, port)  # before loading: a busy port fails at once
     metrics = ServiceMetrics()
-    service = load_service(specs, lambda bundle: make_encoder(bundle, variant, device, threads, batch_size,
-                                                              token_budget),
-                           batching, metrics, search_threads=threads or (os.cpu_count() or 1), echo=click.echo)
+    try:
+        service = load_service(specs, lambda bundle: make_encoder(bundle, variant, device, threads, batch_size,
+                                                                  token_budget),
+                               batching, metrics, search_threads=threads or (os.cpu_count() or 1), echo=click.echo)
+    except BaseException:
+        sock.close()
+        raise
     app = build_app(service, limits, metrics, api_key=api_key or None, cors_origins=tuple(cors_origins))
     bound_host, bound_port = sock.getsockname()[:2]
     click.echo(f"serving {len(service.indexes)} index(es) on http://{_url_host(bound_host)}:{bound_port} "

@@ -2,9 +2,12 @@ import numpy as np
 import pytest
 
 from engine import graph_layout
-from engine import index as index_dir
+from engine import index as index_files
+from engine.build import build_index
 from engine.corpus import Passage
+from engine.encoder import Encoder
 from engine.index import HnswParams, ModelInfo
+from tests.service_runs import corpus_records, write_corpus
 
 LANGS = ("en", "de", "sw", "yo")
 
@@ -32,7 +35,7 @@ def small_index(tmp_path):
     """400 random 16-d vectors in four languages, with their passages."""
     vectors = random_unit_vectors(400, 16, seed=1)
     passages = make_passages(400)
-    index = index_dir.create(tmp_path / "index", passages, vectors, model_info(16), HnswParams(M=16))
+    index = index_files.create(tmp_path / "index", passages, vectors, model_info(16), HnswParams(M=16))
     return index, passages, vectors
 
 
@@ -43,3 +46,13 @@ def file_labels(path):
     count, block_size, label_offset = fields[2], fields[3], fields[4]
     return [int.from_bytes(raw[graph_layout.HEADER.size + node * block_size + label_offset:][:8], "little")
             for node in range(count)]
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory, tiny_bundle):
+    """240 passages in 4 languages (tests.service_runs.corpus_records), indexed with the tiny bundle (int8)."""
+    root = tmp_path_factory.mktemp("served")
+    corpus = write_corpus(root / "corpus.jsonl", corpus_records(240))
+    build_index(corpus, Encoder(tiny_bundle, variant="int8", intra_op_threads=1), root / "index",
+                HnswParams(M=16), quiet=True)
+    return root / "index"

@@ -62,7 +62,7 @@ def test_a_batch_stops_at_max_batch_texts(encoder):
 
 def test_searches_with_other_parameters_in_one_batch_get_their_own_hits(encoder, tmp_path, tiny_bundle):
     from engine.build import build_index
-    from tests.engine.serve.conftest import corpus_records, write_corpus
+    from tests.service_runs import corpus_records, write_corpus
 
     build_index(write_corpus(tmp_path / "c.jsonl", corpus_records(60)), encoder, tmp_path / "index", quiet=True)
     searcher = Searcher(open_index(tmp_path / "index"), encoder)
