@@ -53,12 +53,13 @@ class Server:
 
 
 @contextmanager
-def running_server(tmp_path: Path, *args, env: dict | None = None):
-    """`engine serve ARGS --port P` until its /ready answers 200; stopped (SIGTERM, then SIGKILL) on exit."""
+def running_server(tmp_path: Path, *args, env: dict | None = None, threads: int = 1):
+    """`engine serve ARGS --port P --threads T` until its /ready answers 200; stopped (SIGTERM, then
+    SIGKILL) on exit."""
     port = free_port()
     log = tmp_path / f"serve-{port}.log"
     command = [sys.executable, "-m", "engine", "serve", *map(str, args), "--host", "127.0.0.1", "--port", str(port),
-               "--threads", "1"]
+               "--threads", str(threads)]
     with open(log, "wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
                                    env={**os.environ, **(env or {})})

@@ -5,6 +5,7 @@ unexpected is a 500 whose details stay in the server log. No stack trace reaches
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hmac
 import logging
@@ -49,10 +50,11 @@ def build_app(service: Service, limits: Limits, metrics: ServiceMetrics, api_key
         return Response(metrics.render(), media_type=metrics.content_type)
 
     async def list_indexes(request):
-        return JSONResponse({"indexes": [served.info() for served in service.indexes.values()]})
+        # info() may reopen an index that a writer swapped (checksums): off the event loop
+        return JSONResponse({"indexes": [await asyncio.to_thread(served.info) for served in service.indexes.values()]})
 
     async def index_info(request):
-        return JSONResponse(service.index(request.path_params["name"]).info())
+        return JSONResponse(await asyncio.to_thread(service.index(request.path_params["name"]).info))
 
     async def search(request):
         served = service.index(request.path_params["name"])

@@ -22,8 +22,8 @@ API_KEY_ENV = "ENGINE_API_KEY"
 @click.option("--cors-origin", "cors_origins", multiple=True, help="allow browser requests from this origin "
                                                                   "(repeatable; CORS is off without it)")
 @click.option("--max-batch", type=int, default=32, show_default=True, help="most texts per micro-batch")
-@click.option("--max-wait-ms", type=float, default=2.0, show_default=True,
-              help="how long a micro-batch waits for more requests")
+@click.option("--max-wait-ms", type=float, default=0.0, show_default=True,
+              help="how long a micro-batch waits for more requests (0: it takes what has queued)")
 @click.option("--max-queue", type=int, default=1024, show_default=True,
               help="most texts queued per model; more get 429")
 @click.option("--request-timeout-s", type=float, default=30.0, show_default=True,
