@@ -9,8 +9,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from engine import index as index_dir
+from engine import shards as sharded
 from engine.corpus import Passage, passage_text, read_corpus
 from engine.encoder import Encoder
+from engine.errors import EngineError
 from engine.index import HnswParams, Index, ModelInfo
 from engine.paths import default_bundle_dir
 
@@ -34,15 +36,23 @@ class BuildSummary:
 
 
 def build_index(corpus: str | Path, encoder: Encoder, out: str | Path, params: HnswParams = HnswParams(),
-                default_lang: str | None = None, overwrite: bool = False, quiet: bool = False) -> BuildSummary:
+                default_lang: str | None = None, overwrite: bool = False, quiet: bool = False,
+                shards: int = 1) -> BuildSummary:
+    """`shards` > 1 writes a sharded index dir (engine.shards), which opens and searches like one index."""
     started = time.perf_counter()
     params.check()
+    if not isinstance(shards, int) or shards < 1:
+        raise EngineError(f"--shards must be a positive integer, got {shards!r}")
     index_dir.check_target(Path(out), overwrite)  # fail before the long encoding, not after
     passages = read_corpus(corpus, default_lang)
     index_dir.preflight(Path(out), len(passages), encoder.dimension)
     vectors, truncated, encode_seconds = _encode(encoder, passages, quiet)
-    index = index_dir.create(Path(out), passages, vectors, _model_info(encoder), params, overwrite=overwrite,
-                             insert_threads=encoder.threads)
+    if shards > 1:
+        index = sharded.create(Path(out), passages, vectors, _model_info(encoder), params, shards,
+                               overwrite=overwrite, insert_threads=encoder.threads)
+    else:
+        index = index_dir.create(Path(out), passages, vectors, _model_info(encoder), params, overwrite=overwrite,
+                                 insert_threads=encoder.threads)
     return BuildSummary(index, len(passages), truncated, encode_seconds, time.perf_counter() - started)
 
 

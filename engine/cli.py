@@ -57,9 +57,11 @@ def main():
 @click.option("--ef-construction", type=int, default=200, show_default=True)
 @click.option("--ef-search", type=int, default=64, show_default=True, help="default ef at search time")
 @click.option("--overwrite", is_flag=True, help="replace an existing index at --out")
+@click.option("--shards", type=int, default=1, show_default=True,
+              help="write a sharded index of N shards, partitioned by a hash of the id")
 @click.option("--quiet", is_flag=True, help="no progress bar")
 @encoder_options
-def build_index_command(corpus, model, out, lang, m, ef_construction, ef_search, overwrite, quiet,
+def build_index_command(corpus, model, out, lang, m, ef_construction, ef_search, overwrite, shards, quiet,
                         variant, device, threads, batch_size, token_budget):
     """Encode CORPUS (JSONL or TSV) and write an index dir."""
     from engine.build import build_index
@@ -67,7 +69,8 @@ def build_index_command(corpus, model, out, lang, m, ef_construction, ef_search,
 
     encoder = make_encoder(model, variant, device, threads, batch_size, token_budget)
     params = HnswParams(M=m, ef_construction=ef_construction, ef_search=ef_search)
-    summary = build_index(corpus, encoder, out, params, default_lang=lang, overwrite=overwrite, quiet=quiet)
+    summary = build_index(corpus, encoder, out, params, default_lang=lang, overwrite=overwrite, quiet=quiet,
+                          shards=shards)
     click.echo(summary.describe())
 
 

@@ -40,6 +40,7 @@ GRAPH = "graph.hnsw"
 VECTORS = "vectors.npy"
 METADATA = "meta.sqlite"
 DATA_FILES = (GRAPH, VECTORS, METADATA)
+SHARDS_FILE = "shards.json"  # marks a sharded index dir (engine.shards)
 VARIANTS = ("fp32", "int8", "fp16")
 
 _FILE_ENTRY = Field(dict, fields={"sha256": Field(str, valid=sha256), "size": Field(int, valid=at_least(0))})
@@ -186,7 +187,7 @@ def check_target(path: Path, overwrite: bool) -> None:
     """Refuse to replace an existing index without `overwrite`, or anything that is not an index."""
     if path.exists() and not overwrite:
         raise EngineError(f"{path} already exists; pass --overwrite to replace it, or use `engine add`")
-    if path.exists() and not (path / MANIFEST).is_file():
+    if path.exists() and not ((path / MANIFEST).is_file() or (path / SHARDS_FILE).is_file()):
         raise EngineError(f"{path} exists and is not an index dir; refusing to replace it")
 
 
@@ -212,7 +213,7 @@ def preflight(path: Path, count: int, dimension: int) -> None:
     except OSError as err:
         raise EngineError(f"cannot write beside {path} ({err.strerror}): the index needs a writable "
                           f"directory for its lock and new version") from None
-    existing = sum(file.stat().st_size for file in path.iterdir() if file.is_file()) if path.is_dir() else 0
+    existing = sum(file.stat().st_size for file in path.rglob("*") if file.is_file()) if path.is_dir() else 0
     needed = existing + count * (dimension * 4 + _BYTES_PER_PASSAGE)
     free = shutil.disk_usage(path.parent).free
     if free < needed:
@@ -254,8 +255,13 @@ def open_index(path: Path, verify: bool = True) -> Index:
     """Open an index dir, checking its manifest and (by default) every file's checksum.
 
     A writer in another process may swap a new version in while this reads: a failure that coincides
-    with a held writer lock or a changed manifest is retried (up to 2 s) instead of reported as damage."""
+    with a held writer lock or a changed manifest is retried (up to 2 s) instead of reported as damage.
+    A sharded index dir (engine.shards) opens as a ShardedIndex, which searches and updates the same way."""
     path = _real_dir(path)
+    if (path / SHARDS_FILE).is_file():
+        from engine.shards import open_sharded
+
+        return open_sharded(path, verify)
     for _ in range(OPEN_ATTEMPTS - 1):
         stamp = manifest_stamp(path)
         try:
@@ -301,6 +307,10 @@ def _open_once(path: Path, verify: bool, stamp: tuple | None) -> Index:
 
 def check_new_ids(index: Index, passages: list[Passage]) -> None:
     """Refuse passages whose ids the index already holds."""
+    if getattr(index, "is_sharded", False):
+        from engine import shards
+
+        return shards.check_new_ids(index, passages)
     present = set(index.ids[index.ids != None])  # noqa: E711 (element-wise comparison)
     clashes = [p.id for p in passages if p.id in present]
     if clashes:
@@ -308,12 +318,18 @@ def check_new_ids(index: Index, passages: list[Passage]) -> None:
                           "delete them first or use new ids")
 
 
-def add(index: Index, passages: list[Passage], vectors: np.ndarray, insert_threads: int = 0) -> Index:
-    """A new version of the index with passages appended; ids already present are refused."""
+def add(index: Index, passages: list[Passage], vectors: np.ndarray, insert_threads: int = 0,
+        out: Path | None = None) -> Index:
+    """A new version of the index with passages appended; ids already present are refused. The new
+    version replaces the index, or is written to `out` (engine.shards keeps generations side by side)."""
     _check_vectors(vectors, index.dimension, len(passages))
+    if getattr(index, "is_sharded", False):
+        from engine import shards
+
+        return shards.add(index, passages, vectors, insert_threads)
     check_new_ids(index, passages)
     first = index.manifest["next_label"]
-    with _updating(index) as temp:
+    with _updating(index, out) as temp:
         graph = _load_graph_copy(index, capacity=first + len(passages))
         _insert(graph, vectors, np.arange(first, first + len(passages)), insert_threads)
         graph.save_index(str(temp / GRAPH))
@@ -324,17 +340,21 @@ def add(index: Index, passages: list[Passage], vectors: np.ndarray, insert_threa
         metadata.insert(temp / METADATA, passages, first_label=first)
         _write_manifest(temp, {**index.manifest, "count": index.count + len(passages),
                                "next_label": first + len(passages), "updated": _now()})
-    return open_index(index.path)
+    return open_index(out or index.path)
 
 
-def delete(index: Index, ids: list[str]) -> Index:
-    """A new version of the index without the given ids (all must be present)."""
+def delete(index: Index, ids: list[str], out: Path | None = None) -> Index:
+    """A new version of the index without the given ids (all must be present), in place or at `out`."""
+    if getattr(index, "is_sharded", False):
+        from engine import shards
+
+        return shards.delete(index, ids)
     label_of = {passage_id: label for label, passage_id in enumerate(index.ids) if passage_id is not None}
     missing = [passage_id for passage_id in ids if passage_id not in label_of]
     if missing:
         raise EngineError(f"{len(missing)} id(s) not in index {index.path}, e.g. {missing[0]!r}")
     labels = sorted({label_of[passage_id] for passage_id in ids})
-    with _updating(index) as temp:
+    with _updating(index, out) as temp:
         graph = _load_graph_copy(index, capacity=index.manifest["next_label"])
         for label in labels:
             graph.mark_deleted(label)
@@ -343,18 +363,19 @@ def delete(index: Index, ids: list[str]) -> Index:
         shutil.copyfile(index.path / METADATA, temp / METADATA)
         metadata.delete(temp / METADATA, labels)
         _write_manifest(temp, {**index.manifest, "count": index.count - len(labels), "updated": _now()})
-    return open_index(index.path)
+    return open_index(out or index.path)
 
 
 @contextmanager
-def _updating(index: Index):
-    """A temp dir for the next version of `index`, under the writer lock, refused when another
-    writer changed the index after this handle was opened (its changes would be lost)."""
+def _updating(index: Index, out: Path | None = None):
+    """A temp dir for the next version of `index` (swapped in at `out`, else in place), under the
+    writer lock, refused when another writer changed the index after this handle was opened (its
+    changes would be lost)."""
     with _storage_errors(index.path), atomic_dir.writer_lock(index.path):
         if _read_manifest(index.path).get("files") != index.manifest["files"]:
             raise EngineError(f"index {index.path} was changed by another writer since it was opened; "
                               "open it again and retry")
-        with atomic_dir.replace_dir(index.path) as temp:
+        with atomic_dir.replace_dir(out or index.path) as temp:
             yield temp
 
 

@@ -22,6 +22,7 @@ class Field:
     valid: Callable[[object], str | None] | None = None  # returns what is wrong, or None
     fields: dict[str, Field] | None = None  # a nested object's schema (closed: no other keys)
     entries: Field | None = None  # a mapping whose every value follows this (names are free)
+    items: Field | None = None  # a list whose every item follows this
 
 
 def at_least(low: int):
@@ -76,6 +77,9 @@ def _field_findings(value, spec: Field, where: str) -> list[str]:
             return [f"{where}: {problem}, got {value!r}"[:200]]
     if spec.fields is not None:
         return findings(value, spec.fields, f"{where}.", closed=True)
+    if spec.items is not None:
+        return [problem for number, item in enumerate(value)
+                for problem in _field_findings(item, spec.items, f"{where}[{number}]")]
     if spec.entries is not None:
         return [problem for key, entry in value.items() for problem in _field_findings(entry, spec.entries,
                                                                                         f"{where}.{key}")]

@@ -69,4 +69,6 @@ def index_info(index: Index) -> str:
         f"metric={manifest['metric']}",
         f"size:       {size / 1e6:.1f} MB on disk",
         f"created:    {manifest.get('created', '?')}" + (f", updated {manifest['updated']}" if "updated" in manifest else ""),
-    ])
+    ] + ([f"shards:     {len(manifest['shards'])} ({manifest['partition']['function']} of the id): "
+          + ", ".join(f"{entry['dir']} {entry['count']}" for entry in manifest["shards"])]
+         if "partition" in manifest else []))

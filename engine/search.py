@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -87,7 +89,7 @@ class Searcher:
             index.check_model(encoder.bundle.fingerprint, str(encoder.bundle.path))
         self.encoder = encoder
         self._reopen_lock = threading.Lock()
-        self._version = _IndexVersion(index, exact_filter_limit, num_threads)
+        self._version = _version_of(index, exact_filter_limit, num_threads)
 
     @property
     def index(self) -> Index:
@@ -105,7 +107,7 @@ class Searcher:
             fresh = open_index(current.index.path)
             if self.encoder is not None:
                 fresh.check_model(self.encoder.bundle.fingerprint, str(self.encoder.bundle.path))
-            self._version = _IndexVersion(fresh, current.exact_filter_limit, current.num_threads)
+            self._version = _version_of(fresh, current.exact_filter_limit, current.num_threads)
         return True
 
     def search(self, queries: list[str], k: int = 10, languages=None, ef: int | None = None,
@@ -122,6 +124,12 @@ class Searcher:
                        rescore: bool = False, with_text: bool = True) -> SearchResults:
         self.refresh()
         return self._version.search_vectors(vectors, k, languages, ef, rescore, with_text)
+
+
+def _version_of(index, exact_filter_limit: int, num_threads: int):
+    if getattr(index, "is_sharded", False):
+        return _ShardedVersion(index, exact_filter_limit, num_threads)
+    return _IndexVersion(index, exact_filter_limit, num_threads)
 
 
 class _IndexVersion:
@@ -216,3 +224,66 @@ class _IndexVersion:
             found = self.index.metadata.fetch(labels.ravel())
             details = [[found[label] for label in row] for row in labels.tolist()]
         return SearchResults(self.index, labels, values, values_are_distances, details)
+
+
+class MergedResults(SearchResults):
+    """The top hits of several shards' results, merged by score: the same reading interface."""
+
+    def __init__(self, ids: np.ndarray, scores: np.ndarray, langs: np.ndarray, details: list | None):
+        self._labels = ids  # only its length is read
+        self._ids, self._scores, self._langs, self._details = ids, scores, langs, details
+
+
+class _ShardedVersion:
+    """Fan-out over the shards of one opened version of a sharded index (engine.shards): each shard is
+    searched as an index of its own, by threads in this process, and the top k are merged by score.
+    Filters, k and errors mean what they mean on one index."""
+
+    def __init__(self, index, exact_filter_limit: int, num_threads: int):
+        self.index = index
+        self.exact_filter_limit, self.num_threads = exact_filter_limit, num_threads
+        self._parts = [_IndexVersion(shard, exact_filter_limit, 1) for shard in index.shards]
+        self._pool = ThreadPoolExecutor(max(1, min(len(self._parts), os.cpu_count() or 1)),
+                                        thread_name_prefix="shard-search")
+
+    def search_vectors(self, vectors: np.ndarray, k: int = 10, languages=None, ef: int | None = None,
+                       rescore: bool = False, with_text: bool = True) -> SearchResults:
+        vectors = self._parts[0]._check_queries(vectors)
+        if languages:
+            for code in languages:
+                check_language_code(code, "language filter")
+                if code not in self.index.languages:
+                    raise EngineError(f"language filter: no passages in {code!r} in this index "
+                                      f"(it has: {', '.join(self.index.languages)})")
+        if not isinstance(k, int) or k < 1:
+            raise EngineError(f"k must be a positive integer, got {k!r}")
+        if ef is not None and (not isinstance(ef, int) or ef < 1):
+            raise EngineError(f"ef must be a positive integer, got {ef!r}")
+        asks = []  # (part, its languages, passages it may return)
+        for part in self._parts:
+            own = [code for code in languages if code in part.index.languages] if languages else None
+            available = part.index.count if not languages else int(np.count_nonzero(
+                np.isin(part.index.lang_of_label, [part.index.languages.index(code) for code in own])))
+            if available:
+                asks.append((part, own, available))
+        total = sum(available for _, _, available in asks)
+        if k > total:
+            scope = "the collection" if not languages else f"the passages in {', '.join(languages)}"
+            raise EngineError(f"k={k} is larger than {scope} ({total} passages)")
+        found = list(self._pool.map(
+            lambda ask: ask[0].search_vectors(vectors, min(k, ask[2]), ask[1], ef, rescore, with_text), asks))
+        return _merge(found, k, with_text)
+
+
+def _merge(found: list[SearchResults], k: int, with_text: bool) -> MergedResults:
+    """The k best of the shards' hits per query, best first (ties: the earlier shard first)."""
+    scores = np.concatenate([results.scores for results in found], axis=1)
+    best = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    pick = lambda arrays: np.take_along_axis(np.concatenate(arrays, axis=1), best, axis=1)  # noqa: E731
+    ids = pick([results.ids for results in found])
+    langs = pick([results.langs for results in found])
+    details = None
+    if with_text:
+        rows = [[detail for results in found for detail in results._details[row]] for row in range(len(best))]
+        details = [[rows[row][column] for column in best[row]] for row in range(len(best))]
+    return MergedResults(ids, np.take_along_axis(scores, best, axis=1), langs, details)

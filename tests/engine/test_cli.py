@@ -179,7 +179,7 @@ def test_corpus_that_is_a_directory_and_hnsw_m_below_two(tmp_path, tiny_bundle, 
 
 @pytest.mark.parametrize("args, message", [
     (["search"], "Missing argument 'INDEX_PATH'. (see `"),
-    (["serch", "x"], "No such command 'serch'. Did you mean 'search'?"),
+    (["bild-index", "x"], "No such command 'bild-index'. Did you mean 'build-index'?"),
     (["build-index", "c.jsonl", "-k", "3"], "No such option '-k'."),
     (["search", "idx", "water", "-k", "abc"], "Invalid value for '-k': 'abc' is not a valid integer."),
     (["build-index", "c.jsonl"], "Missing option '--out'."),
@@ -208,3 +208,23 @@ def test_info_verify_checks_the_recorded_bundle(built, tiny_bundle, tmp_path, ti
     manifest["model"]["bundle"] = str(other)
     (built / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     assert_fails(run("info", built, "--verify"), "does not match index")
+
+
+def test_a_sharded_index_is_built_searched_and_updated_like_one(built, corpus, tmp_path, tiny_bundle):
+    sharded = tmp_path / "sharded"
+    result = run("build-index", corpus, "--model", tiny_bundle, "--out", sharded, "--shards", "3", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert (sharded / "shards.json").is_file()
+    searches = [run("search", index, "moon", "water", "-k", "9", "--lang", "en,de,sw,yo", "--json")
+                for index in (built, sharded)]
+    hits = [[[hit["id"] for hit in result["hits"]] for result in json.loads(search.output)["results"]]
+            for search in searches]
+    assert hits[0] == hits[1]
+    more = tmp_path / "more.jsonl"
+    more.write_text(json.dumps({"id": "sun-en", "lang": "en", "text": "The sun is a star."}) + "\n")
+    assert run("add", sharded, more, "--quiet").exit_code == 0
+    assert run("delete", sharded, "moon-en").exit_code == 0
+    info = run("info", sharded)
+    assert "passages:   9 in 4 language(s)" in info.output and "shards:     3 (sha256-mod of the id)" in info.output
+    assert_fails(run("build-index", corpus, "--model", tiny_bundle, "--out", tmp_path / "x", "--shards", "0"),
+                 "--shards must be a positive integer")

@@ -99,3 +99,28 @@ def test_kill_9_during_an_add_leaves_the_index_intact(writable_index, tmp_path, 
         assert index.count in (240, 240 + len(added))
         assert {f"p{n}" for n in range(240)} <= set(index.ids[index.ids != None])  # noqa: E711
     assert not [path for path in writable_index.parent.iterdir() if path.name.startswith(".index.tmp")]
+
+
+def test_a_sharded_index_is_served_like_one(tmp_path, tiny_bundle):
+    from engine.build import build_index
+    from engine.encoder import Encoder
+    from engine.index import HnswParams
+    from engine.search import Searcher
+    from engine.shards import shard_of
+    from tests.service_runs import write_corpus
+
+    encoder = Encoder(tiny_bundle, variant="int8", intra_op_threads=1)
+    build_index(write_corpus(tmp_path / "c.jsonl", corpus_records(120)), encoder, tmp_path / "sharded",
+                HnswParams(M=16), quiet=True, shards=3)
+    with running_server(tmp_path, f"main={tmp_path / 'sharded'}") as server, server.client() as http:
+        reply = http.post("/indexes/main/search", json={"queries": ["moon river", "winter"], "k": 6})
+        expected = Searcher(open_index(tmp_path / "sharded"), encoder).search(["moon river", "winter"], k=6)
+        assert [[hit["id"] for hit in result["hits"]] for result in reply.json()["results"]] == \
+            [[hit.id for hit in hits] for hits in expected]
+        added = http.post("/indexes/main/passages", json={"passages": corpus_records(5, start=500)})
+        assert (added.json()["added"], added.json()["count"]) == (5, 125)
+        assert http.request("DELETE", "/indexes/main/passages", json={"ids": ["p0"]}).json()["count"] == 124
+        assert len(http.get("/indexes/main").json()["shards"]) == 3
+    with open_index(tmp_path / "sharded") as index:
+        for number in range(500, 505):
+            assert f"p{number}" in set(index.shards[shard_of(f"p{number}", 3)].ids)
