@@ -37,8 +37,9 @@ class BuildSummary:
 
 def build_index(corpus: str | Path, encoder: Encoder, out: str | Path, params: HnswParams = HnswParams(),
                 default_lang: str | None = None, overwrite: bool = False, quiet: bool = False,
-                shards: int = 1) -> BuildSummary:
-    """`shards` > 1 writes a sharded index dir (engine.shards), which opens and searches like one index."""
+                shards: int = 1, ray=None) -> BuildSummary:
+    """`shards` > 1 writes a sharded index dir (engine.shards), which opens and searches like one index.
+    `ray` (engine.scale.encode.RayEncoding): encode on a Ray cluster's actors instead of in this process."""
     started = time.perf_counter()
     params.check()
     if not isinstance(shards, int) or shards < 1:
@@ -46,7 +47,7 @@ def build_index(corpus: str | Path, encoder: Encoder, out: str | Path, params: H
     index_dir.check_target(Path(out), overwrite)  # fail before the long encoding, not after
     passages = read_corpus(corpus, default_lang)
     index_dir.preflight(Path(out), len(passages), encoder.dimension)
-    vectors, truncated, encode_seconds = _encode(encoder, passages, quiet)
+    vectors, truncated, encode_seconds = _encode(encoder, passages, quiet, ray)
     if shards > 1:
         index = sharded.create(Path(out), passages, vectors, _model_info(encoder), params, shards,
                                overwrite=overwrite, insert_threads=encoder.threads)
@@ -72,10 +73,16 @@ def add_passages(index: Index, passages: list[Passage], encoder: Encoder, quiet:
     return BuildSummary(updated, len(passages), truncated, encode_seconds, time.perf_counter() - started)
 
 
-def _encode(encoder: Encoder, passages: list[Passage], quiet: bool):
+def _encode(encoder: Encoder, passages: list[Passage], quiet: bool, ray=None):
     started = time.perf_counter()
-    encodings = encoder.tokenize([passage_text(p) for p in passages], encoder.bundle.passage_prefix)
+    texts = [passage_text(p) for p in passages]
+    encodings = encoder.tokenize(texts, encoder.bundle.passage_prefix)
     truncated = sum(bool(encoding.overflowing) for encoding in encodings)
+    if ray is not None:
+        from engine.scale.encode import encode_with_ray
+
+        return encode_with_ray(texts, encoder, ray, encoder.bundle.passage_prefix), truncated, \
+            time.perf_counter() - started
     with tqdm(total=len(passages), desc="encoding", unit="passage", disable=quiet) as bar:
         vectors = encoder.embed(encodings, progress=bar.update)
     return vectors, truncated, time.perf_counter() - started

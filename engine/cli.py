@@ -59,18 +59,29 @@ def main():
 @click.option("--overwrite", is_flag=True, help="replace an existing index at --out")
 @click.option("--shards", type=int, default=1, show_default=True,
               help="write a sharded index of N shards, partitioned by a hash of the id")
+@click.option("--ray", "ray_address", help="encode on a Ray cluster: `auto` (the running one, else a local one) "
+                                         "or its address (needs the scale extra)")
+@click.option("--ray-actors", type=int, default=2, show_default=True, help="encoder actors on the cluster")
+@click.option("--ray-cpus-per-actor", type=float, default=1.0, show_default=True)
+@click.option("--ray-gpus-per-actor", type=float, default=0.0, show_default=True)
 @click.option("--quiet", is_flag=True, help="no progress bar")
 @encoder_options
-def build_index_command(corpus, model, out, lang, m, ef_construction, ef_search, overwrite, shards, quiet,
-                        variant, device, threads, batch_size, token_budget):
+def build_index_command(corpus, model, out, lang, m, ef_construction, ef_search, overwrite, shards, ray_address,
+                        ray_actors, ray_cpus_per_actor, ray_gpus_per_actor, quiet, variant, device, threads,
+                        batch_size, token_budget):
     """Encode CORPUS (JSONL or TSV) and write an index dir."""
     from engine.build import build_index
     from engine.index import HnswParams
 
     encoder = make_encoder(model, variant, device, threads, batch_size, token_budget)
     params = HnswParams(M=m, ef_construction=ef_construction, ef_search=ef_search)
+    ray = None
+    if ray_address:
+        from engine.scale.encode import RayEncoding
+
+        ray = RayEncoding(ray_address, ray_actors, ray_cpus_per_actor, ray_gpus_per_actor).check()
     summary = build_index(corpus, encoder, out, params, default_lang=lang, overwrite=overwrite, quiet=quiet,
-                          shards=shards)
+                          shards=shards, ray=ray)
     click.echo(summary.describe())
 
 

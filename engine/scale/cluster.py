@@ -1,0 +1,29 @@
+"""Joining a Ray cluster: `auto` joins the running one (RAY_ADDRESS, or one started with `ray start` on
+this machine) or starts a local one; anything else is a cluster address such as `ray://head:10001`."""
+
+from __future__ import annotations
+
+from engine.errors import EngineError
+
+
+def import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise EngineError("--ray needs the scale extra (Ray is not installed): pip install -e '.[scale]'") from None
+    return ray
+
+
+def connect(address: str = "auto"):
+    """The ray module, initialised on the cluster at `address` (reused when this process already joined one)."""
+    ray = import_ray()
+    if ray.is_initialized():
+        return ray
+    try:
+        if address == "auto":
+            ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+        else:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    except (ConnectionError, RuntimeError, ValueError) as err:
+        raise EngineError(f"cannot join the Ray cluster at {address!r}: {str(err).splitlines()[0][:200]}") from None
+    return ray
