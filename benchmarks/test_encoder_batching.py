@@ -15,16 +15,14 @@ for the token budget, its speed-up over fixed batches measured in the same run.
 In smoke mode (--benchmark-disable) the demo corpus is built once each way with the tiny bundle.
 """
 
-import json
 import os
 
-import numpy as np
 import pytest
 
+from benchmarks.corpus_samples import sample_corpus
 from benchmarks.run_mode import smoke_mode
 from engine.build import build_index
 from engine.encoder import Encoder
-from engine.errors import EngineError
 from engine.index import HnswParams
 from engine.machine import machine
 
@@ -32,25 +30,6 @@ THREADS = 1
 BATCHINGS = {"fixed-32": 0, "token-budget-1024": None}  # Encoder token_budget (None: the CPU default)
 COLLECTIONS = {"xquad-r pool": ("xquad-r", None), "miracl-yo": ("miracl", ["yo"])}
 SECONDS: dict[tuple[str, str], float] = {}  # (collection, batching) -> median, for the ratio
-
-
-def _sample_corpus(label: str, path, count: int):
-    """A JSONL corpus of `count` passages of the collection, drawn with a fixed seed."""
-    from engine.evaluation.evaluate import EvalOptions, prepare
-
-    name, languages = COLLECTIONS[label]
-    try:
-        prepared = prepare(name, EvalOptions(languages=languages, quiet=True))
-    except EngineError as err:
-        pytest.skip(f"{label} data is not under ENGINE_DATA_DIR: {err}")
-    bench = prepared.bench
-    texts = bench.candidate_texts(prepared.spec.texts[prepared.text])
-    rows = np.random.default_rng(0).permutation(len(texts))[:count]
-    with open(path, "w", encoding="utf-8") as handle:
-        for row in sorted(rows):
-            handle.write(json.dumps({"id": bench.candidate_ids[row], "lang": bench.languages[bench.candidate_langs[row]],
-                                     "text": texts[row]}, ensure_ascii=False) + "\n")
-    return path
 
 
 @pytest.fixture(scope="module", params=list(COLLECTIONS))
@@ -67,7 +46,8 @@ def corpus(request, pytestconfig, tmp_path_factory):
         return request.param, demo_file("corpus.jsonl"), bundle
     count = int(os.environ.get("ENGINE_BENCH_BATCHING_PASSAGES", "1000"))
     path = tmp_path_factory.mktemp("batching") / "corpus.jsonl"
-    return request.param, _sample_corpus(request.param, path, count), make_default_bundle()
+    name, languages = COLLECTIONS[request.param]
+    return request.param, sample_corpus(name, languages, path, count), make_default_bundle()
 
 
 @pytest.mark.parametrize("batching", list(BATCHINGS))
