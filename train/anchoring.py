@@ -20,9 +20,10 @@ from train.translations import TranslationGroup, restrict_languages
 TERMS = ("contrastive", "keep", "align")
 
 
-def anchor_distance(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
-    """Mean over rows of the squared Euclidean distance between (rows, dim) embeddings."""
-    return ((student - teacher) ** 2).sum(dim=-1).mean()
+def anchor_distance(student: torch.Tensor, teacher: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """Mean (or sum) over rows of the squared Euclidean distance between (rows, dim) embeddings."""
+    distances = ((student - teacher) ** 2).sum(dim=-1)
+    return distances.sum() if reduction == "sum" else distances.mean()
 
 
 def total_loss(terms: dict[str, torch.Tensor], distill_weight: float) -> torch.Tensor:

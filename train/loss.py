@@ -17,11 +17,15 @@ DEFAULT_TEMPERATURE = 0.05
 
 
 def info_nce_loss(queries: torch.Tensor, passages: torch.Tensor, hard_negatives: torch.Tensor | None = None,
-                  temperature: float = DEFAULT_TEMPERATURE) -> torch.Tensor:
-    """Mean cross-entropy of each query against [passages; hard_negatives], target = its own passage.
+                  temperature: float = DEFAULT_TEMPERATURE, first_target: int = 0,
+                  reduction: str = "mean") -> torch.Tensor:
+    """Cross-entropy of each query against [passages; hard_negatives], target = its own passage.
 
-    queries, passages: (batch, dim); hard_negatives: (n, dim), shared by all queries of the batch.
+    queries: (q, dim); passages: (batch, dim), query i's own passage at row first_target + i (a rank's
+    queries meet the passages of every rank: train.distributed); hard_negatives: (n, dim), shared by all
+    queries. `reduction`: mean or sum over the queries.
     """
     candidates = passages if hard_negatives is None else torch.cat([passages, hard_negatives])
     scores = F.normalize(queries, dim=-1) @ F.normalize(candidates, dim=-1).T / temperature
-    return F.cross_entropy(scores, torch.arange(len(queries), device=queries.device))
+    targets = first_target + torch.arange(len(queries), device=queries.device)
+    return F.cross_entropy(scores, targets, reduction=reduction)

@@ -26,6 +26,7 @@ from engine.atomic_dir import replace_dir
 from engine.errors import EngineError
 from export.base_models import resolve_base_model
 from train.anchoring import AlignSampler, anchor_distance, total_loss
+from train.distributed import ONE_PROCESS, Ranks, check_batch, join_process_group, leave_process_group
 from train.dual_encoder import DualEncoder
 from train.loss import DEFAULT_TEMPERATURE, info_nce_loss
 from train.pairs import PairGroup, read_pair_groups
@@ -98,6 +99,10 @@ def train(config: TrainConfig) -> TrainResult:
     if config.resume and not resuming:
         raise EngineError(f"cannot resume: {checkpoint / TRAINER_STATE_FILE} does not exist")
     device = training_device()
+    ranks = join_process_group(device.type == "cuda")
+    check_batch(config.batch_size, ranks)
+    if device.type == "cuda":
+        device = torch.device("cuda", ranks.local_rank)
     precision = resolve_precision(config.precision, device)
     torch.manual_seed(config.seed)
     base = checkpoint if resuming else resolve_base_model(config.base_model, quiet=config.quiet)
@@ -107,7 +112,8 @@ def train(config: TrainConfig) -> TrainResult:
     sampler = _batch_sampler(config, groups)
     align_sampler = _align_sampler(config, config.align_data, config.seed) if config.align_data else None
     validation = _validation_batches(config, validation_groups)
-    teacher = _teacher(config, encoder, groups, validation) if config.distill_weight > 0 else None
+    teacher = _teacher(config, encoder, groups, validation, ranks) if config.distill_weight > 0 else None
+    forward = _distributed_forward(encoder, device) if ranks.world > 1 else None
     optimizer = torch.optim.AdamW([p for p in encoder.parameters() if p.requires_grad],
                                   lr=config.learning_rate, weight_decay=config.weight_decay)
     scheduler = _linear_warmup_schedule(optimizer, math.ceil(config.warmup_ratio * config.steps), config.steps)
@@ -128,31 +134,47 @@ def train(config: TrainConfig) -> TrainResult:
             raise EngineError(f"cannot resume: the checkpoint was trained in {trained_in}, and --precision "
                               f"{config.precision} means {precision} here: pass --precision {trained_in}")
 
-    bar = _progress_bar(config, progress["step"])
+    progress["ranks"] = ranks.world
+    bar = _progress_bar(config, progress["step"], ranks)
     session_start, session_base = time.perf_counter(), progress.get("wall_s", 0.0)
     while progress["step"] < config.steps and not progress["stopped_early"]:
         loss, terms = training_step(encoder, optimizer, sampler.next_batch(),
-                                    align_sampler and align_sampler.next_batch(), teacher, config, device, precision)
+                                    align_sampler and align_sampler.next_batch(), teacher, config, device, precision,
+                                    forward, ranks)
         scheduler.step()
         progress["step"] += 1
         step = progress["step"]
-        progress["train"].append({"step": step, "loss": loss.item(), "lr": scheduler.get_last_lr()[0],
-                                  **{name: term.item() for name, term in terms.items()}})
+        logged = {name: ranks.mean(term.item()) for name, term in {"loss": loss, **terms}.items()}
+        progress["train"].append({"step": step, "loss": logged.pop("loss"), "lr": scheduler.get_last_lr()[0], **logged})
         bar.update(1)
-        bar.set_postfix(loss=f"{loss.item():.4f}")
+        bar.set_postfix(loss=f"{progress['train'][-1]['loss']:.4f}")
         if validation and (step % config.validate_every == 0 or step == config.steps):
-            _validate(encoder, validation, teacher, config, progress, out_dir / MODEL_DIR, device, precision)
+            if ranks.is_main:  # validation, the best model and early stopping are rank 0's
+                _validate(encoder, validation, teacher, config, progress, out_dir / MODEL_DIR, device, precision)
+            progress["stopped_early"] = ranks.broadcast_flag(progress["stopped_early"])
         progress["wall_s"] = session_base + time.perf_counter() - session_start
-        if step % config.checkpoint_every == 0 or step == config.steps or progress["stopped_early"]:
+        if ranks.is_main and (step % config.checkpoint_every == 0 or step == config.steps or progress["stopped_early"]):
             _save_checkpoint(encoder, checkpoint, optimizer, scheduler, {
                 "sampler": sampler.state(), "align_sampler": align_sampler and align_sampler.state()}, progress)
     bar.close()
-    if not validation:
-        with replace_dir(out_dir / MODEL_DIR) as temp:
-            encoder.save(temp)
-    write_training_log(out_dir / LOG_FILE, {"config": json_config(config), "base_model": str(base), **progress})
-    plot_training_curve(out_dir / CURVE_FILE, progress["train"], progress["validation"])
+    if ranks.is_main:
+        if not validation:
+            with replace_dir(out_dir / MODEL_DIR) as temp:
+                encoder.save(temp)
+        write_training_log(out_dir / LOG_FILE, {"config": json_config(config), "base_model": str(base), **progress})
+        plot_training_curve(out_dir / CURVE_FILE, progress["train"], progress["validation"])
+    ranks.barrier()
+    leave_process_group(ranks)
     return TrainResult(out_dir / MODEL_DIR, progress["step"], progress["best"], progress["stopped_early"])
+
+
+def _distributed_forward(encoder: DualEncoder, device: torch.device):
+    """The training forward under DistributedDataParallel (gradients averaged over the ranks). The
+    pooler's weights get no gradient (the encoder pools itself), hence find_unused_parameters."""
+    from torch.nn.parallel import DistributedDataParallel
+
+    device_ids = [device.index] if device.type == "cuda" else None
+    return DistributedDataParallel(_TrainingForward(encoder), device_ids=device_ids, find_unused_parameters=True)
 
 
 def _check_config(config: TrainConfig) -> None:
@@ -209,9 +231,10 @@ def _validation_batches(config: TrainConfig, groups: list[PairGroup]) -> list[Va
 
 
 def _teacher(config: TrainConfig, encoder: DualEncoder, groups: list[PairGroup],
-             validation: list[ValidationBatch]) -> Teacher:
+             validation: list[ValidationBatch], ranks: Ranks = ONE_PROCESS) -> Teacher:
     """The teacher, with its embedding of every text this run will see (fresh samplers with the run's
-    seeds draw the run's batches)."""
+    seeds draw the run's batches). Rank 0 computes them into the teacher's cache first; the other ranks
+    then read them from it."""
     base_dir = None if config.base_model == "default" else resolve_base_model(config.base_model, config.quiet)
     teacher = Teacher(teacher_bundle(config.teacher, config.base_model, base_dir, config.quiet))
     teacher.check_student(encoder.model.config.hidden_size, encoder.tokenizer.get_vocab())
@@ -227,50 +250,84 @@ def _teacher(config: TrainConfig, encoder: DualEncoder, groups: list[PairGroup],
     passages |= {(source, encoder.max_passage_length) for batch in align_batches for source, _ in batch}
     from tqdm.auto import tqdm
 
-    with tqdm(total=len(queries) + len(passages), desc="teacher embeddings", unit="text",
-              disable=config.quiet) as bar:
-        teacher.prepare(queries, teacher.bundle.query_prefix, bar.update)
-        teacher.prepare(passages, teacher.bundle.passage_prefix, bar.update)
+    for turn in ("main", "others"):
+        if (turn == "main") == ranks.is_main:
+            with tqdm(total=len(queries) + len(passages), desc="teacher embeddings", unit="text",
+                      disable=config.quiet or not ranks.is_main) as bar:
+                teacher.prepare(queries, teacher.bundle.query_prefix, bar.update)
+                teacher.prepare(passages, teacher.bundle.passage_prefix, bar.update)
+        ranks.barrier()
     return teacher
 
 
-def _batch_terms(encoder: DualEncoder, batch: list[TrainingPair], align: list[tuple[str, str]] | None,
-                 teacher: Teacher | None, temperature: float, device: torch.device,
-                 precision: str) -> dict[str, torch.Tensor]:
-    """The loss terms of one batch: contrastive, and with a teacher keep (and align, given translation pairs).
-    The encoder runs in `precision`; the losses are computed in fp32."""
-    query_texts = [pair.query for pair in batch]
-    passage_texts = [pair.passage for pair in batch] + [negative for pair in batch for negative in pair.negatives]
+def _batch_terms(forward, batch: list[TrainingPair], align: list[tuple[str, str]] | None, teacher: Teacher | None,
+                 config: TrainConfig, device: torch.device, precision: str,
+                 ranks: Ranks = ONE_PROCESS) -> dict[str, torch.Tensor]:
+    """The loss terms of one global batch: contrastive, and with a teacher keep (and align, given translation
+    pairs). This rank encodes its slice (train.distributed) with `forward` (a _TrainingForward, or DDP over
+    one) and meets every rank's passages; each term is its local sum times world / global count, which in
+    one process is the mean. The encoder runs in `precision`; the losses are computed in fp32."""
+    start, stop = ranks.span(len(batch))
+    local = batch[start:stop]
+    align_local = align[slice(*ranks.span(len(align)))] if align else []
     with autocast(precision, device):
-        queries = encoder.encode_queries(query_texts).float()
-        passages = encoder.encode_passages(passage_texts).float()
-        aligned = None
-        if teacher is not None and align:
-            aligned = encoder.encode_passages([target for _, target in align] + [source for source, _ in align]).float()
-    terms = {"contrastive": info_nce_loss(queries, passages[:len(batch)], passages[len(batch):] if
-                                          len(passage_texts) > len(batch) else None, temperature)}
+        queries, passages, aligned = forward([pair.query for pair in local],
+                                             [pair.passage for pair in local] + _negatives(local),
+                                             [target for _, target in align_local] + [source for source, _ in align_local]
+                                             if teacher is not None else [])
+    queries, passages = queries.float(), passages.float()
+    positives = ranks.gather(passages[:len(local)], [stop - start for start, stop in ranks.spans(len(batch))])
+    negatives = ranks.gather(passages[len(local):], [len(_negatives(batch[start:stop]))
+                                                     for start, stop in ranks.spans(len(batch))])
+    scale = ranks.world / len(batch)
+    terms = {"contrastive": info_nce_loss(queries, positives, negatives if len(negatives) else None,
+                                          config.temperature, first_target=start, reduction="sum") * scale}
     if teacher is None:
         return terms
 
     def targets(texts: list[str], prefix: str, length: int) -> torch.Tensor:
         return torch.from_numpy(teacher.get(texts, prefix, length)).to(device)
 
-    bundle = teacher.bundle
+    bundle, encoder = teacher.bundle, getattr(forward, "module", forward).encoder
+    passage_count = len(batch) + len(_negatives(batch))
     terms["keep"] = anchor_distance(torch.cat([queries, passages]), torch.cat([
-        targets(query_texts, bundle.query_prefix, encoder.max_query_length),
-        targets(passage_texts, bundle.passage_prefix, encoder.max_passage_length)]))
-    if aligned is not None:
-        sources = targets([source for source, _ in align], bundle.passage_prefix, encoder.max_passage_length)
-        terms["align"] = anchor_distance(aligned, torch.cat([sources, sources]))
+        targets([pair.query for pair in local], bundle.query_prefix, encoder.max_query_length),
+        targets([pair.passage for pair in local] + _negatives(local), bundle.passage_prefix,
+                encoder.max_passage_length)]), reduction="sum") * ranks.world / (len(batch) + passage_count)
+    if align:
+        terms["align"] = queries.new_zeros(())  # this rank's slice of the translation pairs may be empty
+        if aligned is not None:
+            sources = targets([source for source, _ in align_local], bundle.passage_prefix, encoder.max_passage_length)
+            terms["align"] = anchor_distance(aligned.float(), torch.cat([sources, sources]),
+                                             reduction="sum") * ranks.world / (2 * len(align))
     return terms
 
 
+def _negatives(pairs: list[TrainingPair]) -> list[str]:
+    return [negative for pair in pairs for negative in pair.negatives]
+
+
+class _TrainingForward(torch.nn.Module):
+    """One step's encoder passes as one forward call (queries; passages; translation pairs), so that
+    DistributedDataParallel can wrap it."""
+
+    def __init__(self, encoder: DualEncoder):
+        super().__init__()
+        self.encoder = encoder
+
+    def forward(self, queries: list[str], passages: list[str], aligned: list[str]):
+        return (self.encoder.encode_queries(queries), self.encoder.encode_passages(passages),
+                self.encoder.encode_passages(aligned) if aligned else None)
+
+
 def training_step(encoder: DualEncoder, optimizer, batch: list[TrainingPair], align: list[tuple[str, str]] | None,
-                  teacher: Teacher | None, config: TrainConfig, device: torch.device,
-                  precision: str) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """One optimizer step on one batch (and its translation pairs); returns the loss and its terms."""
+                  teacher: Teacher | None, config: TrainConfig, device: torch.device, precision: str,
+                  forward=None, ranks: Ranks = ONE_PROCESS) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """One optimizer step on one global batch (and its translation pairs); returns this rank's loss and its
+    terms. `forward`: the DDP-wrapped _TrainingForward when training on several ranks."""
     encoder.train()
-    terms = _batch_terms(encoder, batch, align, teacher, config.temperature, device, precision)
+    terms = _batch_terms(forward or _TrainingForward(encoder), batch, align, teacher, config, device, precision,
+                         ranks)
     loss = total_loss(terms, config.distill_weight)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(encoder.parameters(), config.max_grad_norm)
@@ -285,7 +342,7 @@ def _validate(encoder, batches: list[ValidationBatch], teacher, config, progress
     patience runs out."""
     encoder.eval()
     with torch.no_grad():
-        terms = [_batch_terms(encoder, batch, align, teacher, config.temperature, device, precision)
+        terms = [_batch_terms(_TrainingForward(encoder), batch, align, teacher, config, device, precision)
                  for batch, align in batches]
         loss = float(np.mean([total_loss(batch_terms, config.distill_weight).item() for batch_terms in terms]))
     means = {name: float(np.mean([batch_terms[name].item() for batch_terms in terms if name in batch_terms]))
@@ -317,10 +374,11 @@ def _linear_warmup_schedule(optimizer, warmup_steps: int, total_steps: int):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def _progress_bar(config: TrainConfig, start: int):
+def _progress_bar(config: TrainConfig, start: int, ranks: Ranks):
     from tqdm.auto import tqdm
 
-    return tqdm(total=config.steps, initial=start, desc="training", unit="step", disable=config.quiet)
+    return tqdm(total=config.steps, initial=start, desc="training", unit="step",
+                disable=config.quiet or not ranks.is_main)
 
 
 def json_config(config: TrainConfig) -> dict:

@@ -10,16 +10,20 @@ from train.pairs import Pair, PairGroup, write_pair_groups
 from train.trainer import CHECKPOINT_DIR, CURVE_FILE, LOG_FILE, TRAINER_STATE_FILE, TrainConfig, train
 
 
-@pytest.fixture
-def pairs_file(tmp_path):
+def write_pairs(directory):
     """Eight groups, each in English and German, the first four with a hard negative."""
     groups = [PairGroup(f"g{n}", {
         "en": Pair(QUERIES[n], PASSAGES[n], (PASSAGES[n + 30],) if n < 4 else ()),
         "de": Pair(QUERIES[n + 8], PASSAGES[n + 8]),
     }) for n in range(8)]
-    path = tmp_path / "pairs.jsonl"
+    path = directory / "pairs.jsonl"
     write_pair_groups(path, groups)
     return path
+
+
+@pytest.fixture
+def pairs_file(tmp_path):
+    return write_pairs(tmp_path)
 
 
 def _config(tiny_model_dir, pairs_file, out_dir, **overrides):
