@@ -47,10 +47,10 @@ def workload(pytestconfig, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ray_cluster():
-    ray = pytest.importorskip("ray", reason="the scale extra (Ray) is not installed")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield ray
-    ray.shutdown()
+    from tests.ray_cluster import local_ray_cluster
+
+    with local_ray_cluster() as ray:
+        yield ray
 
 
 @pytest.mark.parametrize("run", list(RUNS))

@@ -83,14 +83,19 @@ def stop(server: Server) -> int:
 
 
 def _wait_ready(server: Server) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
+    wait_ready(server.process, server.url, server.log, START_TIMEOUT_S)
+
+
+def wait_ready(process: subprocess.Popen, url: str, log: Path, timeout_s: float) -> None:
+    """Until `url`/ready answers 200; fails with the server's output if it exits or takes too long."""
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise AssertionError(f"engine serve exited with {server.process.returncode}:\n{server.output()}")
+        if process.poll() is not None:
+            raise AssertionError(f"engine serve exited with {process.returncode}:\n{log.read_text(errors='replace')}")
         try:
-            if httpx.get(server.url + "/ready", timeout=2).status_code == 200:
+            if httpx.get(url + "/ready", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
-        time.sleep(0.1)
-    raise AssertionError(f"engine serve was not ready within {START_TIMEOUT_S} s:\n{server.output()}")
+        time.sleep(0.2)
+    raise AssertionError(f"engine serve was not ready within {timeout_s} s:\n{log.read_text(errors='replace')}")

@@ -27,3 +27,10 @@ def connect(address: str = "auto"):
     except (ConnectionError, RuntimeError, ValueError) as err:
         raise EngineError(f"cannot join the Ray cluster at {address!r}: {str(err).splitlines()[0][:200]}") from None
     return ray
+
+
+def first_line(err: Exception) -> str:
+    """The root cause of a Ray task error, in one line (Ray wraps it in its own exception types)."""
+    cause = getattr(err, "cause", None) or err.__cause__ or err
+    text = f"{type(cause).__name__}: {cause}"
+    return next((line.strip() for line in text.splitlines() if line.strip()), type(err).__name__)[:300]

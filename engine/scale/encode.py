@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.errors import EngineError
-from engine.scale.cluster import connect
+from engine.scale.cluster import connect, first_line
 
 
 @dataclass(frozen=True)
@@ -78,14 +78,7 @@ def encode_with_ray(texts: list[str], encoder, settings: RayEncoding, prefix: st
         cause = getattr(err, "cause", None)
         if isinstance(cause, EngineError):
             raise EngineError(f"on a Ray worker: {cause}") from None
-        raise EngineError(f"distributed encoding failed on the Ray cluster: {_first_line(err)}") from None
+        raise EngineError(f"distributed encoding failed on the Ray cluster: {first_line(err)}") from None
     if not seen.all():
         raise EngineError(f"distributed encoding returned {int(seen.sum())} of {len(texts)} vectors")
     return vectors
-
-
-def _first_line(err: Exception) -> str:
-    """The root cause of a Ray task error, in one line (Ray wraps it in its own exception types)."""
-    cause = getattr(err, "cause", None) or err.__cause__ or err
-    text = f"{type(cause).__name__}: {cause}"
-    return next((line.strip() for line in text.splitlines() if line.strip()), type(err).__name__)[:300]

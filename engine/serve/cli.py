@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 
 import click
 
-from engine.cli_options import encoder_options, make_encoder
+from engine.cli_options import encoder_options
 from engine.errors import EngineError
 
 API_KEY_ENV = "ENGINE_API_KEY"
@@ -34,10 +33,14 @@ API_KEY_ENV = "ENGINE_API_KEY"
 @click.option("--max-passages", type=int, default=10_000, show_default=True, help="most passages per add or delete")
 @click.option("--max-k", type=int, default=1000, show_default=True)
 @click.option("--max-text-chars", type=int, default=20_000, show_default=True, help="longest query, input or passage")
+@click.option("--ray", "ray_address", help="deploy on Ray Serve instead: `auto` (the running cluster, else a local "
+                                         "one) or a cluster address (needs the scale extra)")
+@click.option("--replicas", type=int, default=1, show_default=True, help="with --ray: replicas of the service")
+@click.option("--cpus-per-replica", type=float, default=1.0, show_default=True, help="with --ray")
 @encoder_options
 def serve_command(indexes, host, port, api_key, insecure, cors_origins, max_batch, max_wait_ms, max_queue,
                   request_timeout_s, max_body_bytes, max_queries, max_passages, max_k, max_text_chars,
-                  variant, device, threads, batch_size, token_budget):
+                  ray_address, replicas, cpus_per_replica, variant, device, threads, batch_size, token_budget):
     """Serve INDEX dirs (each `PATH` or `NAME=PATH`) over HTTP: search, embeddings, add, delete, metrics."""
     if not _is_loopback(host) and not api_key and not insecure:
         raise EngineError(f"--host {host} is reachable from other machines: set --api-key (or ${API_KEY_ENV}), "
@@ -45,28 +48,32 @@ def serve_command(indexes, host, port, api_key, insecure, cors_origins, max_batc
     if port < 0 or port > 65535:
         raise EngineError(f"--port must be 0-65535, got {port}")
     try:
-        from engine.serve.app import build_app
-        from engine.serve.metrics import ServiceMetrics
+        import prometheus_client  # noqa: F401
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
     except ImportError as err:
         raise EngineError(f"`engine serve` needs the serve extra ({err.name} is missing): "
                           "pip install -e '.[serve]'") from None
     from engine.serve import server
-    from engine.serve.served import load_service, parse_index_specs
+    from engine.serve.recipe import ServiceRecipe
+    from engine.serve.served import parse_index_specs
     from engine.serve.settings import Batching, Limits
 
     limits = Limits(max_body_bytes, max_queries, max_passages, max_k, max_text_chars).check()
     batching = Batching(max_batch, max_wait_ms, max_queue, request_timeout_s).check(limits)
-    specs = parse_index_specs(indexes)
+    recipe = ServiceRecipe(tuple(parse_index_specs(indexes)), limits, batching, api_key or None, tuple(cors_origins),
+                           variant, device, threads, batch_size, token_budget)
+    if ray_address:
+        from engine.scale.serve import serve_on_ray
+
+        serve_on_ray(recipe, host, port, replicas, ray_address, cpus_per_replica, echo=click.echo)
+        return
     sock = server.bind(host, port)  # before loading: a busy port fails at once
-    metrics = ServiceMetrics()
     try:
-        service = load_service(specs, lambda bundle: make_encoder(bundle, variant, device, threads, batch_size,
-                                                                  token_budget),
-                               batching, metrics, search_threads=threads or (os.cpu_count() or 1), echo=click.echo)
+        app, service = recipe.build(echo=click.echo)
     except BaseException:
         sock.close()
         raise
-    app = build_app(service, limits, metrics, api_key=api_key or None, cors_origins=tuple(cors_origins))
     bound_host, bound_port = sock.getsockname()[:2]
     click.echo(f"serving {len(service.indexes)} index(es) on http://{_url_host(bound_host)}:{bound_port} "
                f"(auth {'on' if api_key else 'off'}); SIGTERM or Ctrl-C drains and stops")

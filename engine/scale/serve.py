@@ -1,0 +1,63 @@
+"""`engine serve --ray`: the same HTTP app as `engine serve` (engine.serve.app), deployed on Ray Serve with
+`serve.ingress`, in `--replicas` replicas. Each replica builds the app from the recipe (opens the
+indexes, loads and warms the bundles) and runs its lifespan (the micro-batchers); Ray Serve's proxy
+spreads requests over them. SIGTERM or Ctrl-C shuts the deployment down gracefully, answering the
+requests in flight, and exits 0."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+from engine.errors import EngineError
+from engine.index import open_index
+from engine.scale.cluster import connect, first_line
+
+APP_NAME = "engine"
+
+
+def serve_on_ray(recipe, host: str, port: int, replicas: int, address: str, cpus_per_replica: float,
+                 echo=print) -> None:
+    if replicas < 1 or cpus_per_replica <= 0:
+        raise EngineError(f"--replicas and --cpus-per-replica must be positive, got {replicas}, {cpus_per_replica}")
+    if port == 0:
+        raise EngineError("--port 0 is not supported with --ray: Ray Serve's proxy needs a fixed port")
+    for _, path in recipe.indexes:  # a bad index is one error here, not a replica that keeps failing
+        open_index(path).close()
+    # Ray Serve gives its HTTP proxy 5 s to come up; on a small, busy machine it takes longer (a cluster
+    # started here inherits this; a running cluster keeps its own setting).
+    os.environ.setdefault("RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S", "60")
+    ray = connect(address)
+    from ray import serve
+
+    def build_app():  # runs on each replica
+        app, _ = recipe.build(echo=lambda *args: None)
+        return app
+
+    deployment = serve.deployment(serve.ingress(build_app)(), name=APP_NAME, num_replicas=replicas,
+                                  ray_actor_options={"num_cpus": cpus_per_replica},
+                                  graceful_shutdown_timeout_s=recipe.batching.request_timeout_s + 5)
+    try:
+        serve.start(http_options={"host": host, "port": port})
+        serve.run(deployment.bind(), name=APP_NAME, route_prefix="/")
+    except Exception as err:
+        serve.shutdown()
+        raise EngineError(f"the Ray Serve deployment did not start: {first_line(err)}") from None
+    echo(f"serving {len(recipe.indexes)} index(es) on http://{host}:{port} with {replicas} replica(s) on Ray Serve "
+         f"(auth {'on' if recipe.api_key else 'off'}); SIGTERM or Ctrl-C drains and stops")
+    _wait_for_stop_signal()
+    serve.shutdown()
+    ray.shutdown()
+    echo("stopped: the deployment answered the requests in flight")
+
+
+def _wait_for_stop_signal() -> None:
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *args: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
