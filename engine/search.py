@@ -84,12 +84,15 @@ class Searcher:
     with, so each search sees one version whole."""
 
     def __init__(self, index: Index, encoder=None, exact_filter_limit: int = EXACT_FILTER_LIMIT,
-                 num_threads: int = 1):
+                 num_threads: int = 1, shard_parts=None):
+        """shard_parts: for a sharded index, `shard_parts(index)` gives the searchers of its shards (default:
+        each shard searched here; engine.scale.shard_actors.RemoteShards: by Ray actors)."""
         if encoder is not None:
             index.check_model(encoder.bundle.fingerprint, str(encoder.bundle.path))
         self.encoder = encoder
+        self._shard_parts = shard_parts
         self._reopen_lock = threading.Lock()
-        self._version = _version_of(index, exact_filter_limit, num_threads)
+        self._version = _version_of(index, exact_filter_limit, num_threads, shard_parts)
 
     @property
     def index(self) -> Index:
@@ -107,7 +110,7 @@ class Searcher:
             fresh = open_index(current.index.path)
             if self.encoder is not None:
                 fresh.check_model(self.encoder.bundle.fingerprint, str(self.encoder.bundle.path))
-            self._version = _version_of(fresh, current.exact_filter_limit, current.num_threads)
+            self._version = _version_of(fresh, current.exact_filter_limit, current.num_threads, self._shard_parts)
         return True
 
     def search(self, queries: list[str], k: int = 10, languages=None, ef: int | None = None,
@@ -126,9 +129,11 @@ class Searcher:
         return self._version.search_vectors(vectors, k, languages, ef, rescore, with_text)
 
 
-def _version_of(index, exact_filter_limit: int, num_threads: int):
+def _version_of(index, exact_filter_limit: int, num_threads: int, shard_parts=None):
     if getattr(index, "is_sharded", False):
-        return _ShardedVersion(index, exact_filter_limit, num_threads)
+        parts = shard_parts(index) if shard_parts else [_IndexVersion(shard, exact_filter_limit, 1)
+                                                         for shard in index.shards]
+        return _ShardedVersion(index, exact_filter_limit, num_threads, parts)
     return _IndexVersion(index, exact_filter_limit, num_threads)
 
 
@@ -144,9 +149,20 @@ class _IndexVersion:
         self._dimension = index.dimension
         self._count = index.count
 
+    @property
+    def languages(self) -> list[str]:
+        return self.index.languages
+
+    def available(self, languages: list[str] | None) -> int:
+        """Passages in these languages (all of them for None); every code must be in the index."""
+        if not languages:
+            return self._count
+        numbers = [self.index.languages.index(code) for code in languages]
+        return int(np.count_nonzero(np.isin(self.index.lang_of_label, numbers)))
+
     def search_vectors(self, vectors: np.ndarray, k: int = 10, languages=None, ef: int | None = None,
                        rescore: bool = False, with_text: bool = True) -> SearchResults:
-        vectors = self._check_queries(vectors)
+        vectors = _checked_queries(vectors, self._dimension)
         allowed = self._allowed_labels(languages) if languages else None
         available = self._count if allowed is None else len(allowed)
         if not isinstance(k, int) or k < 1:
@@ -161,20 +177,6 @@ class _IndexVersion:
         else:
             labels, values, values_are_distances = self._approximate(vectors, k, ef, allowed, rescore, available)
         return self._results(labels, values, values_are_distances, with_text)
-
-    def _check_queries(self, vectors: np.ndarray) -> np.ndarray:
-        if (type(vectors) is np.ndarray and vectors.dtype == np.float32 and vectors.ndim == 2
-                and vectors.shape[1] == self._dimension and vectors.shape[0] and vectors.flags.c_contiguous):
-            return vectors  # what an encoder returns: nothing to convert
-        vectors = np.asarray(vectors, dtype=np.float32)
-        if vectors.ndim == 1:
-            vectors = vectors[None, :]
-        if vectors.ndim != 2 or vectors.shape[1] != self._dimension:
-            raise EngineError(f"query vectors have shape {vectors.shape}; the index has dimension "
-                              f"{self._dimension}")
-        if vectors.shape[0] == 0:
-            raise EngineError("no queries given")
-        return np.ascontiguousarray(vectors)
 
     def _allowed_labels(self, languages) -> np.ndarray:
         numbers = []
@@ -239,16 +241,17 @@ class _ShardedVersion:
     searched as an index of its own, by threads in this process, and the top k are merged by score.
     Filters, k and errors mean what they mean on one index."""
 
-    def __init__(self, index, exact_filter_limit: int, num_threads: int):
+    def __init__(self, index, exact_filter_limit: int, num_threads: int, parts: list):
         self.index = index
         self.exact_filter_limit, self.num_threads = exact_filter_limit, num_threads
-        self._parts = [_IndexVersion(shard, exact_filter_limit, 1) for shard in index.shards]
+        self._parts = parts  # one per shard: languages, available(languages), search_vectors(...)
+        self._dimension = index.dimension
         self._pool = ThreadPoolExecutor(max(1, min(len(self._parts), os.cpu_count() or 1)),
                                         thread_name_prefix="shard-search")
 
     def search_vectors(self, vectors: np.ndarray, k: int = 10, languages=None, ef: int | None = None,
                        rescore: bool = False, with_text: bool = True) -> SearchResults:
-        vectors = self._parts[0]._check_queries(vectors)
+        vectors = _checked_queries(vectors, self._dimension)
         if languages:
             for code in languages:
                 check_language_code(code, "language filter")
@@ -261,9 +264,8 @@ class _ShardedVersion:
             raise EngineError(f"ef must be a positive integer, got {ef!r}")
         asks = []  # (part, its languages, passages it may return)
         for part in self._parts:
-            own = [code for code in languages if code in part.index.languages] if languages else None
-            available = part.index.count if not languages else int(np.count_nonzero(
-                np.isin(part.index.lang_of_label, [part.index.languages.index(code) for code in own])))
+            own = [code for code in languages if code in part.languages] if languages else None
+            available = part.available(own) if own or not languages else 0
             if available:
                 asks.append((part, own, available))
         total = sum(available for _, _, available in asks)
@@ -273,6 +275,21 @@ class _ShardedVersion:
         found = list(self._pool.map(
             lambda ask: ask[0].search_vectors(vectors, min(k, ask[2]), ask[1], ef, rescore, with_text), asks))
         return _merge(found, k, with_text)
+
+
+def _checked_queries(vectors: np.ndarray, dimension: int) -> np.ndarray:
+    if (type(vectors) is np.ndarray and vectors.dtype == np.float32 and vectors.ndim == 2
+            and vectors.shape[1] == dimension and vectors.shape[0] and vectors.flags.c_contiguous):
+        return vectors  # what an encoder returns: nothing to convert
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim == 1:
+        vectors = vectors[None, :]
+    if vectors.ndim != 2 or vectors.shape[1] != dimension:
+        raise EngineError(f"query vectors have shape {vectors.shape}; the index has dimension "
+                          f"{dimension}")
+    if vectors.shape[0] == 0:
+        raise EngineError("no queries given")
+    return np.ascontiguousarray(vectors)
 
 
 def _merge(found: list[SearchResults], k: int, with_text: bool) -> MergedResults:
