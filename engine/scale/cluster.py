@@ -34,3 +34,21 @@ def first_line(err: Exception) -> str:
     cause = getattr(err, "cause", None) or err.__cause__ or err
     text = f"{type(cause).__name__}: {cause}"
     return next((line.strip() for line in text.splitlines() if line.strip()), type(err).__name__)[:300]
+
+
+def failure_message(err: Exception) -> str:
+    """What went wrong on a worker: the EngineError it raised, found along Ray's wrappers (its cause chain,
+    or the worker's traceback text, where Ray passes only that), else the root cause in one line."""
+    seen, current = set(), err
+    while current is not None and id(current) not in seen:
+        if isinstance(current, EngineError):
+            return str(current).splitlines()[0][:300]
+        seen.add(id(current))
+        current = getattr(current, "cause", None) or current.__cause__ or current.__context__
+    for line in reversed(str(err).splitlines()):
+        if line.strip().startswith(_ENGINE_ERROR_LINE):
+            return line.strip()[len(_ENGINE_ERROR_LINE):][:300]
+    return first_line(err)
+
+
+_ENGINE_ERROR_LINE = f"{EngineError.__module__}.{EngineError.__qualname__}: "

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.errors import EngineError
-from engine.scale.cluster import connect, first_line
+from engine.scale.cluster import connect, failure_message
 
 
 @dataclass(frozen=True)
@@ -75,10 +75,7 @@ def encode_with_ray(texts: list[str], encoder, settings: RayEncoding, prefix: st
             vectors[batch["row"]] = np.stack(batch["vector"]) if batch["vector"].dtype == object else batch["vector"]
             seen[batch["row"]] = True
     except Exception as err:  # Ray wraps a worker's exception in its own types
-        cause = getattr(err, "cause", None)
-        if isinstance(cause, EngineError):
-            raise EngineError(f"on a Ray worker: {cause}") from None
-        raise EngineError(f"distributed encoding failed on the Ray cluster: {first_line(err)}") from None
+        raise EngineError(f"distributed encoding failed on a Ray worker: {failure_message(err)}") from None
     if not seen.all():
         raise EngineError(f"distributed encoding returned {int(seen.sum())} of {len(texts)} vectors")
     return vectors

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from contextlib import contextmanager
 
 from engine.errors import EngineError
 from engine.index import open_index
@@ -38,26 +39,44 @@ def serve_on_ray(recipe, host: str, port: int, replicas: int, address: str, cpus
     deployment = serve.deployment(serve.ingress(build_app)(), name=APP_NAME, num_replicas=replicas,
                                   ray_actor_options={"num_cpus": cpus_per_replica},
                                   graceful_shutdown_timeout_s=recipe.batching.request_timeout_s + 5)
-    try:
-        serve.start(http_options={"host": host, "port": port})
-        serve.run(deployment.bind(), name=APP_NAME, route_prefix="/")
-    except Exception as err:
-        serve.shutdown()
-        raise EngineError(f"the Ray Serve deployment did not start: {first_line(err)}") from None
-    echo(f"serving {len(recipe.indexes)} index(es) on http://{host}:{port} with {replicas} replica(s) on Ray Serve "
-         f"(auth {'on' if recipe.api_key else 'off'}); SIGTERM or Ctrl-C drains and stops")
-    _wait_for_stop_signal()
+    # ray.init sets a SIGTERM handler that exits 15; ours, set after it, lets a stop that comes while the
+    # deployment is still starting (serve.run waits for it) shut it down as gracefully as a later one.
+    with _stop_signals() as stop:
+        try:
+            serve.start(http_options={"host": host, "port": port})
+            serve.run(deployment.bind(), name=APP_NAME, route_prefix="/")
+        except Exception as err:
+            serve.shutdown()
+            raise EngineError(f"the Ray Serve deployment did not start: {first_line(err)}") from None
+        if not _answers(host, port):
+            serve.delete(APP_NAME)
+            raise EngineError(f"Ray Serve on this cluster does not listen on {host}:{port}: it was already running "
+                              "with other HTTP options (`serve shutdown` stops it), or the port is taken")
+        echo(f"serving {len(recipe.indexes)} index(es) on http://{host}:{port} with {replicas} replica(s) on Ray "
+             f"Serve (auth {'on' if recipe.api_key else 'off'}); SIGTERM or Ctrl-C drains and stops")
+        while not stop.wait(1.0):
+            pass
     serve.shutdown()
     ray.shutdown()
     echo("stopped: the deployment answered the requests in flight")
 
 
-def _wait_for_stop_signal() -> None:
+def _answers(host: str, port: int) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"http://{host}:{port}/health", timeout=10).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@contextmanager
+def _stop_signals():
+    """An event that SIGTERM or SIGINT sets, while the block runs."""
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *args: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        while not stop.wait(1.0):
-            pass
+        yield stop
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import EngineError
-from engine.scale.cluster import connect, first_line
+from engine.scale.cluster import connect, failure_message
 
 
 class _ShardWorker:
@@ -55,9 +55,8 @@ class RemoteShard:
         try:
             return self._ray.get(self.actor.search.remote(vectors, k, languages, ef, rescore, with_text))
         except Exception as err:  # Ray wraps the actor's exception
-            cause = getattr(err, "cause", None)
-            message = str(cause) if isinstance(cause, EngineError) else first_line(err)
-            raise EngineError(f"shard {self.number} ({self.dir}), searched by a Ray actor: {message}") from None
+            raise EngineError(f"shard {self.number} ({self.dir}), searched by a Ray actor: "
+                              f"{failure_message(err)}") from None
 
 
 class RemoteShards:
@@ -81,10 +80,8 @@ class RemoteShards:
                 try:
                     facts = ray.get(actor.open.remote(shard_dir))
                 except Exception as err:
-                    cause = getattr(err, "cause", None)
-                    message = str(cause) if isinstance(cause, EngineError) else first_line(err)
                     raise EngineError(f"shard {number} ({shard_dir}) could not be opened by its Ray actor: "
-                                      f"{message}") from None
+                                      f"{failure_message(err)}") from None
                 self._actors[number] = (actor, shard_dir, facts)
             parts.append(RemoteShard(ray, actor, number, shard_dir, facts))
         return parts

@@ -91,7 +91,7 @@ def test_a_bundle_the_workers_cannot_load_fails_cleanly_and_keeps_the_old_index(
     build_index(corpus, encoder, tmp_path / "index", HnswParams(M=16), quiet=True, shards=2)
     before = json.loads((tmp_path / "index" / "shards.json").read_text())
     (bundle / "model.onnx").unlink()  # the driver's session is loaded; the workers' will not be
-    with pytest.raises(EngineError, match="on a Ray worker|distributed encoding failed") as failure:
+    with pytest.raises(EngineError, match="distributed encoding failed on a Ray worker: model bundle .* is missing model.onnx") as failure:
         build_index(corpus, encoder, tmp_path / "index", HnswParams(M=16), quiet=True, shards=2, overwrite=True,
                     ray=RayEncoding(actors=1, rows_per_batch=100))
     assert "\n" not in str(failure.value) and "Traceback" not in str(failure.value)

@@ -17,13 +17,16 @@ pytest.importorskip("ray", reason="the scale extra (Ray) is not installed")
 START_TIMEOUT_S = 240
 
 
-def test_two_replicas_on_ray_serve_answer_like_the_in_process_searcher(index_dir, tiny_bundle, tmp_path):
+def test_two_replicas_on_ray_serve_answer_like_the_in_process_searcher(ray_cluster, index_dir, tiny_bundle, tmp_path):
     index = tmp_path / "index"
     shutil.copytree(index_dir, index)
     port = free_port()
     log = tmp_path / "serve.log"
-    command = [sys.executable, "-m", "engine", "serve", f"main={index}", "--ray", "auto", "--replicas", "2",
-               "--host", "127.0.0.1", "--port", str(port), "--threads", "1", "--api-key", "k"]
+    # The test's own cluster, named by its address: `auto` would join whichever cluster this machine runs.
+    address = ray_cluster.get_runtime_context().gcs_address
+    command = [sys.executable, "-m", "engine", "serve", f"main={index}", "--ray", address, "--replicas", "2",
+               "--cpus-per-replica", "0.5", "--host", "127.0.0.1", "--port", str(port), "--threads", "1",
+               "--api-key", "k"]
     with open(log, "wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     try:
