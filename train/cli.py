@@ -18,6 +18,7 @@ from train.experiment import (
     configurations_named,
     run_experiment,
 )
+from train.experiment_results import save_results
 from train.mmarco import mmarco_pair_groups
 from train.pairs import write_pair_groups
 from train.precision import PRECISIONS
@@ -170,11 +171,13 @@ def build_pairs_command(out, sources, languages, split, window, data_dir, mmarco
               help="anchored configurations: translation pairs per step")
 @click.option("--merge-ratios", default="", help="comma-separated R in [0, 1]: also evaluate (1 - R) * base + R * "
                                                  "each run (WiSE-FT), e.g. 0.25,0.5,0.75")
+@click.option("--results", "results_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="also keep the figures, logs and tables (no weights) here, and continue from those found here")
 @click.option("--data-dir", type=click.Path(path_type=Path), help="data root (default: ENGINE_DATA_DIR)")
 @click.option("--quiet", is_flag=True, help="no progress bars")
 def experiment_command(out, configs, seeds, evals, base, steps, batch_size, alpha, lr, max_query_length,
                        max_passage_length, freeze_embeddings, validate_every, eval_variant, device, threads,
-                       distill_weight, align_batch_size, merge_ratios, data_dir, quiet):
+                       distill_weight, align_batch_size, merge_ratios, results_dir, data_dir, quiet):
     """Train each configuration with one budget, export and evaluate it and the base model; write the table."""
     try:
         seed_list = tuple(int(seed) for seed in seeds.split(",") if seed.strip())
@@ -189,12 +192,14 @@ def experiment_command(out, configs, seeds, evals, base, steps, batch_size, alph
                       distill_weight=distill_weight, align_batch_size=align_batch_size),
         evals=tuple(EvalSpec.parse(text) for text in evals) or DEFAULT_EVALS,
         base_model=base, eval_variant=eval_variant, device=device, threads=threads,
-        merge_ratios=_ratios(merge_ratios), quiet=quiet,
+        merge_ratios=_ratios(merge_ratios), results_dir=results_dir, quiet=quiet,
     )
     run_experiment(experiment, data_dir, log=lambda line: click.echo(line, err=True))
     from train.experiment_report import write_report  # noqa: E402 (imported after the long run: see below)
     for path in write_report(out):
         click.echo(f"wrote {path}")
+    if results_dir is not None:
+        click.echo(f"kept {save_results(out, results_dir)} result files in {results_dir}")
 
 
 def _ratios(text: str) -> tuple[float, ...]:

@@ -25,7 +25,9 @@ from pathlib import Path
 from engine.errors import EngineError
 from engine.evaluation.flores import DEFAULT_LANGUAGES as ALIGN_LANGUAGES
 from train.builders import PUBLIC_PAIR_SOURCES, public_pair_groups
+from train.experiment_results import restore_results, save_results
 from train.pairs import write_pair_groups
+from train.training_report import LOG_FILE
 from train.translation_builders import translation_groups
 from train.translations import write_translation_groups
 
@@ -126,6 +128,7 @@ class Experiment:
     device: str = "cpu"         # where evaluation encodes (training uses CUDA when there is one)
     threads: int = 0
     merge_ratios: tuple[float, ...] = ()  # also merge every run with the base model at these ratios
+    results_dir: Path | None = None       # where its small files are kept apart (train.experiment_results)
     quiet: bool = False
 
     def run_dir(self, config: Configuration, seed: int) -> Path:
@@ -146,14 +149,27 @@ def configurations_named(names: list[str]) -> tuple[Configuration, ...]:
 def run_experiment(experiment: Experiment, data_root: Path | None = None, log=print) -> None:
     """Evaluate the base model, then train, export and evaluate every (configuration, seed)."""
     _check_budget(experiment.budget)
+    if experiment.results_dir is not None:
+        restored = restore_results(experiment.results_dir, experiment.out_dir)
+        if restored:
+            log(f"restored {restored} result files from {experiment.results_dir}")
     _check_evaluation_settings(experiment)
-    _evaluate_all(experiment, _base_bundle(experiment, log), experiment.out_dir / "base", log)
+    if not _evaluated(experiment, experiment.out_dir / "base"):
+        _evaluate_all(experiment, _base_bundle(experiment, log), experiment.out_dir / "base", log)
     for config in experiment.configurations:
-        pairs = _pairs_file(experiment.out_dir, config.sources, data_root, log)
-        align = _align_files(experiment.out_dir, config.align_sources, data_root, log) if config.anchored else None
+        pairs = experiment.out_dir / "pairs" / f"{'+'.join(config.sources)}.jsonl"
+        align = _align_paths(experiment.out_dir, config.align_sources) if config.anchored else None
         for seed in experiment.seeds:
             run_dir = experiment.run_dir(config, seed)
-            _train(experiment, config, seed, pairs, align, run_dir, log)
+            train_config = _train_config(experiment, config, seed, pairs, align, run_dir)
+            merged_dirs = [experiment.merged_dir(config, seed, ratio) for ratio in experiment.merge_ratios]
+            if all(_evaluated(experiment, done) for done in (run_dir, *merged_dirs)):
+                _check_same_training(run_dir / "train" / LOG_FILE, train_config)
+                continue  # also when only its results were restored (train.experiment_results), without weights
+            _write_pairs(pairs, config.sources, data_root, log)
+            if align is not None:
+                _write_align_files(align, config.align_sources, data_root, log)
+            _train(train_config, run_dir, log)
             _export(run_dir / "train" / "model", run_dir, f"{run_dir.name} (fine-tuned from {experiment.base_model})",
                     experiment.eval_variant, log)
             _evaluate_all(experiment, str(run_dir / "bundle"), run_dir, log)
@@ -191,37 +207,36 @@ def _check_evaluation_settings(experiment: Experiment) -> None:
     path.write_text(json.dumps(wanted, indent=2) + "\n", encoding="utf-8")
 
 
-def _pairs_file(out_dir: Path, sources: tuple[str, ...], data_root: Path | None, log) -> Path:
-    path = out_dir / "pairs" / f"{'+'.join(sources)}.jsonl"
+def _write_pairs(path: Path, sources: tuple[str, ...], data_root: Path | None, log) -> None:
     if path.is_file():
-        return path
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     log(f"wrote {write_pair_groups(path, public_pair_groups(sources, data_root))} pair groups to {path}")
-    return path
 
 
-def _align_files(out_dir: Path, sources: tuple[str, ...], data_root: Path | None, log) -> tuple[Path, Path]:
+def _align_paths(out_dir: Path, sources: tuple[str, ...]) -> tuple[Path, Path]:
     """Translation groups in ALIGN_LANGUAGES: the sources' train split, and the FLORES dev split."""
-    train_path = out_dir / "align" / f"{'+'.join(sources)}-train.jsonl"
-    dev_path = out_dir / "align" / "flores200-dev.jsonl"
-    for path, chosen, split in ((train_path, sources, "train"), (dev_path, FLORES, "dev")):
+    return out_dir / "align" / f"{'+'.join(sources)}-train.jsonl", out_dir / "align" / "flores200-dev.jsonl"
+
+
+def _write_align_files(paths: tuple[Path, Path], sources: tuple[str, ...], data_root: Path | None, log) -> None:
+    for path, chosen, split in zip(paths, (sources, FLORES), ("train", "dev")):
         if not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
             groups = translation_groups(chosen, data_root, list(ALIGN_LANGUAGES), split)
             log(f"wrote {write_translation_groups(path, groups)} translation groups to {path}")
-    return train_path, dev_path
 
 
-def _train(experiment: Experiment, config: Configuration, seed: int, pairs: Path, align: tuple[Path, Path] | None,
-           run_dir: Path, log) -> None:
-    from train.trainer import CHECKPOINT_DIR, LOG_FILE, TRAINER_STATE_FILE, TrainConfig, train
+def _train_config(experiment: Experiment, config: Configuration, seed: int, pairs: Path,
+                  align: tuple[Path, Path] | None, run_dir: Path):
+    from train.trainer import TrainConfig
 
     budget = experiment.budget
     anchoring = {}
     if align is not None:
         anchoring = dict(distill_weight=budget.distill_weight, align_data=align[0], align_validation_data=align[1],
                          align_batch_size=budget.align_batch_size)
-    train_config = TrainConfig(
+    return TrainConfig(
         data=pairs, out_dir=run_dir / "train", base_model=experiment.base_model, batching=config.batching,
         alpha=budget.alpha, batch_size=budget.batch_size, steps=budget.steps,
         learning_rate=config.learning_rate or budget.learning_rate,
@@ -231,9 +246,19 @@ def _train(experiment: Experiment, config: Configuration, seed: int, pairs: Path
         checkpoint_every=budget.validate_every, precision=budget.precision, seed=seed, quiet=experiment.quiet,
         **anchoring,
     )
+
+
+def _train(train_config, run_dir: Path, log) -> None:
+    from train.trainer import CHECKPOINT_DIR, TRAINER_STATE_FILE, train
+
     log_file = run_dir / "train" / LOG_FILE
     if log_file.is_file():
         _check_same_training(log_file, train_config)
+        if (train_config.out_dir / "model" / "config.json").is_file():
+            return
+        # Its results were restored on a machine without its weights, and a merge still needs them.
+        log(f"{run_dir.name}: training again (its weights are not on this machine)")
+        train(train_config)
         return
     resume = (run_dir / "train" / CHECKPOINT_DIR / TRAINER_STATE_FILE).is_file()
     log(f"{run_dir.name}: training ({'resuming' if resume else 'from the base model'})")
@@ -245,16 +270,26 @@ def _check_same_training(log_file: Path, config) -> None:
     from train.precision import resolve_precision, training_device
     from train.trainer import TrainConfig, json_config
 
+    if not log_file.is_file():
+        return
     log = json.loads(log_file.read_text(encoding="utf-8"))
-    wanted = json_config(config)
+    wanted = _comparable(json_config(config))
     # A setting added after the run was trained is recorded at its default.
-    recorded = {**json_config(TrainConfig(data=config.data, out_dir=config.out_dir)), **log["config"]}
+    recorded = _comparable({**json_config(TrainConfig(data=config.data, out_dir=config.out_dir)), **log["config"]})
     differing = [key for key in wanted if key not in ("resume", "quiet") and recorded[key] != wanted[key]]
     if log.get("precision", "fp32") != resolve_precision(config.precision, training_device()):
         differing.append(f"precision {log.get('precision', 'fp32')}")
     if differing:
         raise EngineError(f"{log_file.parent} was trained with other settings ({', '.join(differing)}): "
                           f"use a new experiment dir for a new budget")
+
+
+def _comparable(config: dict) -> dict:
+    """Paths as file names: results restored into another experiment dir name the same files."""
+    return {key: Path(config[key]).name if key in PATH_SETTINGS and config[key] else config[key] for key in config}
+
+
+PATH_SETTINGS = ("data", "out_dir", "validation_data", "align_data", "align_validation_data")
 
 
 def _base_bundle(experiment: Experiment, log) -> str:
@@ -270,10 +305,9 @@ def _base_bundle(experiment: Experiment, log) -> str:
 
 
 def _merge(experiment: Experiment, tuned: Path, merged_dir: Path, ratio: float, log) -> None:
-    from engine.bundle import MANIFEST_NAME
     from train.merge import MERGE_RECORD, merge_models
 
-    if (merged_dir / "bundle" / MANIFEST_NAME).is_file() or (merged_dir / "model" / MERGE_RECORD).is_file():
+    if _has_bundle(merged_dir, experiment.eval_variant) or (merged_dir / "model" / MERGE_RECORD).is_file():
         return
     log(f"{merged_dir.name}: merging with the base model")
     started = time.perf_counter()
@@ -282,10 +316,9 @@ def _merge(experiment: Experiment, tuned: Path, merged_dir: Path, ratio: float, 
 
 
 def _export(model_dir: Path, run_dir: Path, source: str, variant: str, log) -> None:
-    from engine.bundle import MANIFEST_NAME
     from export.bundle_writer import export_bundle
 
-    if (run_dir / "bundle" / MANIFEST_NAME).is_file():
+    if _has_bundle(run_dir, variant):
         return
     log(f"{run_dir.name}: exporting the bundle")
     started = time.perf_counter()
@@ -296,6 +329,14 @@ def _export(model_dir: Path, run_dir: Path, source: str, variant: str, log) -> N
     _record_stage(run_dir, "export", time.perf_counter() - started)
 
 
+def _has_bundle(run_dir: Path, variant: str) -> bool:
+    """A bundle whose results were restored (train.experiment_results) has its manifest, not its model."""
+    from engine.bundle import MANIFEST_NAME
+    from export.bundle_writer import VARIANT_FILES
+
+    return all((run_dir / "bundle" / name).is_file() for name in (MANIFEST_NAME, VARIANT_FILES[variant]))
+
+
 def _evaluate_all(experiment: Experiment, model: str, run_dir: Path, log) -> None:
     from engine.encoder import Encoder
     from engine.evaluation.evaluate import EvalOptions, evaluate
@@ -303,9 +344,9 @@ def _evaluate_all(experiment: Experiment, model: str, run_dir: Path, log) -> Non
 
     encoder = None
     for spec in experiment.evals:
-        path = run_dir / "eval" / f"{spec.name}.json"
-        if path.is_file() and _same_languages(path, spec):
+        if _has_evaluation(run_dir, spec):
             continue
+        path = run_dir / "eval" / f"{spec.name}.json"
         log(f"{run_dir.name}: evaluating on {spec.name}")
         encoder = encoder or Encoder(model, variant=experiment.eval_variant, device=experiment.device,
                                      intra_op_threads=experiment.threads)
@@ -315,9 +356,18 @@ def _evaluate_all(experiment: Experiment, model: str, run_dir: Path, log) -> Non
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(report_json(result.report), encoding="utf-8")
         _record_stage(run_dir, f"eval {spec.name}", time.perf_counter() - started)
+        if experiment.results_dir is not None:
+            save_results(experiment.out_dir, experiment.results_dir)
 
 
-def _same_languages(path: Path, spec: EvalSpec) -> bool:
+def _evaluated(experiment: Experiment, run_dir: Path) -> bool:
+    return all(_has_evaluation(run_dir, spec) for spec in experiment.evals)
+
+
+def _has_evaluation(run_dir: Path, spec: EvalSpec) -> bool:
+    path = run_dir / "eval" / f"{spec.name}.json"
+    if not path.is_file():
+        return False
     if spec.languages is None:
         return True
     return sorted(json.loads(path.read_text(encoding="utf-8"))["languages"]) == sorted(spec.languages)

@@ -33,14 +33,12 @@ from train.pairs import PairGroup, read_pair_groups
 from train.precision import autocast, resolve_precision, training_device
 from train.samplers import BatchSampler, TrainingPair
 from train.teacher import Teacher, teacher_bundle
-from train.training_report import plot_training_curve, write_training_log
+from train.training_report import CURVE_FILE, LOG_FILE, plot_training_curve, write_training_log
 from train.translations import read_translation_groups
 
 MODEL_DIR = "model"
 CHECKPOINT_DIR = "checkpoint"
 TRAINER_STATE_FILE = "trainer_state.pt"
-LOG_FILE = "training_log.json"
-CURVE_FILE = "training_curve.png"
 
 
 @dataclass

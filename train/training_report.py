@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+LOG_FILE = "training_log.json"
+CURVE_FILE = "training_curve.png"
+
 
 def write_training_log(path: Path, log: dict) -> None:
     Path(path).write_text(json.dumps(log, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -5,38 +5,17 @@ import pytest
 from click.testing import CliRunner
 
 from engine.errors import EngineError
-from export.parity_texts import PASSAGES, QUERIES
-from tests.engine.evaluation.conftest import write_lareqa
+from export.parity_texts import PASSAGES
+from tests.train.conftest import TINY_BUDGET, tiny_experiment
 from train.cli import experiment_command
 from train.experiment import Budget, EvalSpec, Experiment, configurations_named, run_experiment
 from train.experiment_report import collect, write_report
-from train.pairs import Pair, PairGroup, write_pair_groups
 from train.translations import TranslationGroup, write_translation_groups
-
-TINY_BUDGET = Budget(steps=2, batch_size=4, max_query_length=16, max_passage_length=32, validate_every=1)
-
-
-@pytest.fixture
-def experiment_dir(tmp_path, monkeypatch):
-    """An experiment dir whose pair file is already built, and a data dir holding a tiny XQuAD-R."""
-    monkeypatch.setenv("ENGINE_DATA_DIR", str(write_lareqa(tmp_path / "data")))
-    monkeypatch.setenv("ENGINE_CACHE_DIR", str(tmp_path / "cache"))
-    out = tmp_path / "experiment"
-    groups = [PairGroup(f"g{n}", {"en": Pair(QUERIES[n], PASSAGES[n]), "de": Pair(QUERIES[n + 8], PASSAGES[n + 8])})
-              for n in range(8)]
-    (out / "pairs").mkdir(parents=True)
-    write_pair_groups(out / "pairs" / "mlqa-r+ntrex128.jsonl", groups)
-    return out
-
-
-def _experiment(out, tiny_model_dir, budget=TINY_BUDGET, configs=("hybrid",)):
-    return Experiment(out_dir=out, configurations=configurations_named(list(configs)), seeds=(0,), budget=budget,
-                      evals=(EvalSpec("xquad-r", ("en", "de")),), base_model=str(tiny_model_dir), quiet=True)
 
 
 def test_trains_exports_evaluates_and_then_skips_what_is_done(experiment_dir, tiny_model_dir):
     lines = []
-    run_experiment(_experiment(experiment_dir, tiny_model_dir), log=lines.append)
+    run_experiment(tiny_experiment(experiment_dir, tiny_model_dir), log=lines.append)
     run = experiment_dir / "runs" / "hybrid-s0"
     assert (run / "train" / "model" / "config.json").is_file()
     assert (run / "bundle" / "bundle.json").is_file()
@@ -47,7 +26,7 @@ def test_trains_exports_evaluates_and_then_skips_what_is_done(experiment_dir, ti
     assert any("hybrid-s0: training" in line for line in lines)
 
     again = []
-    run_experiment(_experiment(experiment_dir, tiny_model_dir), log=again.append)
+    run_experiment(tiny_experiment(experiment_dir, tiny_model_dir), log=again.append)
     assert again == []
 
     results = collect(experiment_dir)
@@ -64,9 +43,9 @@ def test_trains_exports_evaluates_and_then_skips_what_is_done(experiment_dir, ti
 
 
 def test_refuses_a_finished_run_trained_with_another_budget(experiment_dir, tiny_model_dir):
-    run_experiment(_experiment(experiment_dir, tiny_model_dir, configs=("x-y",)), log=lambda line: None)
+    run_experiment(tiny_experiment(experiment_dir, tiny_model_dir, configs=("x-y",)), log=lambda line: None)
     with pytest.raises(EngineError, match=r"trained with other settings \(steps\)"):
-        run_experiment(_experiment(experiment_dir, tiny_model_dir, replace(TINY_BUDGET, steps=3),
+        run_experiment(tiny_experiment(experiment_dir, tiny_model_dir, replace(TINY_BUDGET, steps=3),
                                    configs=("x-y",)), log=lambda line: None)
 
 
@@ -101,7 +80,7 @@ def test_anchored_runs_and_their_merges_with_the_base_model(experiment_dir, tiny
     for split in ("train", "dev"):
         write_translation_groups(experiment_dir / "align" / f"flores200-{split}.jsonl", sentences)
     budget = replace(TINY_BUDGET, distill_weight=5.0, align_batch_size=4)
-    experiment = replace(_experiment(experiment_dir, tiny_model_dir, budget, configs=("hybrid-anchored",)),
+    experiment = replace(tiny_experiment(experiment_dir, tiny_model_dir, budget, configs=("hybrid-anchored",)),
                          merge_ratios=(0.5,))
     lines = []
     run_experiment(experiment, log=lines.append)
@@ -121,8 +100,8 @@ def test_anchored_runs_and_their_merges_with_the_base_model(experiment_dir, tiny
 
 
 def test_one_evaluation_variant_per_experiment_dir(experiment_dir, tiny_model_dir):
-    run_experiment(_experiment(experiment_dir, tiny_model_dir, configs=("x-y",)), log=lambda line: None)
-    fp32 = replace(_experiment(experiment_dir, tiny_model_dir, configs=("x-y",)), eval_variant="fp32")
+    run_experiment(tiny_experiment(experiment_dir, tiny_model_dir, configs=("x-y",)), log=lambda line: None)
+    fp32 = replace(tiny_experiment(experiment_dir, tiny_model_dir, configs=("x-y",)), eval_variant="fp32")
     with pytest.raises(EngineError, match="evaluates int8 bundles: use a new experiment dir for fp32"):
         run_experiment(fp32, log=lambda line: None)
     with pytest.raises(EngineError, match="unknown evaluation variant 'int4'"):

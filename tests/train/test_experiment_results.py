@@ -1,0 +1,54 @@
+import json
+import shutil
+from dataclasses import replace
+
+from tests.train.conftest import tiny_experiment
+from train.experiment import run_experiment
+from train.experiment_report import collect
+from train.experiment_results import restore_results, result_files, save_results
+
+
+def test_results_kept_apart_let_a_fresh_dir_continue_without_training_again(experiment_dir, tiny_model_dir,
+                                                                            tmp_path):
+    results = tmp_path / "results"
+    experiment = replace(tiny_experiment(experiment_dir, tiny_model_dir), results_dir=results)
+    run_experiment(experiment, log=lambda line: None)
+    kept = {str(path) for path in result_files(results)}
+    assert {"experiment.json", "base/eval/xquad-r.json", "runs/hybrid-s0/eval/xquad-r.json",
+            "runs/hybrid-s0/stages.json", "runs/hybrid-s0/bundle/bundle.json",
+            "runs/hybrid-s0/train/training_log.json"} <= kept
+    assert not any(name.endswith((".onnx", ".safetensors")) for name in kept)
+
+    fresh = tmp_path / "fresh"
+    lines = []
+    run_experiment(replace(experiment, out_dir=fresh), log=lines.append)
+    assert lines == [f"restored {len(kept)} result files from {results}"]
+    assert not (fresh / "runs" / "hybrid-s0" / "train" / "model").exists()
+    assert collect(fresh)["configurations"]["hybrid"]["mean"] == collect(experiment_dir)["configurations"][
+        "hybrid"]["mean"]
+
+
+def test_a_restored_run_is_trained_again_when_a_merge_still_needs_its_weights(experiment_dir, tiny_model_dir,
+                                                                              tmp_path):
+    results = tmp_path / "results"
+    experiment = replace(tiny_experiment(experiment_dir, tiny_model_dir), results_dir=results)
+    run_experiment(experiment, log=lambda line: None)
+    fresh = tmp_path / "fresh"
+    shutil.copytree(experiment_dir / "pairs", fresh / "pairs")  # the tiny data dir cannot build them
+    lines = []
+    run_experiment(replace(experiment, out_dir=fresh, merge_ratios=(0.5,)), log=lines.append)
+    assert "hybrid-s0: training again (its weights are not on this machine)" in lines
+    assert (results / "runs" / "hybrid+merge0.5-s0" / "eval" / "xquad-r.json").is_file()
+
+
+def test_restoring_never_replaces_a_file_the_experiment_dir_has(tmp_path):
+    results, experiment_dir = tmp_path / "results", tmp_path / "experiment"
+    for root, text in ((results, "kept apart"), (experiment_dir, "here")):
+        (root / "runs" / "a-s0" / "eval").mkdir(parents=True)
+        (root / "runs" / "a-s0" / "eval" / "xquad-r.json").write_text(json.dumps(text))
+    (results / "runs" / "a-s0" / "stages.json").write_text("{}")
+    assert restore_results(results, experiment_dir) == 1
+    assert json.loads((experiment_dir / "runs" / "a-s0" / "eval" / "xquad-r.json").read_text()) == "here"
+    assert restore_results(tmp_path / "missing", experiment_dir) == 0
+    assert save_results(experiment_dir, results) == 2
+    assert json.loads((results / "runs" / "a-s0" / "eval" / "xquad-r.json").read_text()) == "here"

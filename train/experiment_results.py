@@ -1,0 +1,52 @@
+"""The small files of an experiment dir, kept apart from it: figures, logs and stage times, no weights.
+
+An experiment outlives one machine: `engine experiment --results DIR` copies these files into DIR
+(a dir that can be committed) after the run, and before it starts copies DIR's files into an
+experiment dir that lacks them, so a fresh machine continues where the last one stopped instead of
+training and evaluating again what DIR already holds.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from engine.bundle import MANIFEST_NAME
+from train.training_report import CURVE_FILE, LOG_FILE
+
+RESULT_FILES = (
+    "experiment.json", "results.json", "results.md", "*.png",
+    "base/eval/*.json", "base/stages.json",
+    "runs/*/eval/*.json", "runs/*/stages.json", f"runs/*/bundle/{MANIFEST_NAME}",
+    f"runs/*/train/{LOG_FILE}", f"runs/*/train/{CURVE_FILE}",
+)
+
+
+def result_files(experiment_dir: Path) -> list[Path]:
+    """The result files under an experiment dir, relative to it."""
+    return sorted({path.relative_to(experiment_dir) for pattern in RESULT_FILES
+                   for path in Path(experiment_dir).glob(pattern) if path.is_file()})
+
+
+def save_results(experiment_dir: Path, results_dir: Path) -> int:
+    """Copy every result file to results_dir, replacing older copies there; returns how many."""
+    return _copy(experiment_dir, results_dir, result_files(experiment_dir), replace=True)
+
+
+def restore_results(results_dir: Path, experiment_dir: Path) -> int:
+    """Copy results_dir's files into experiment_dir where it lacks them; it never replaces one it has."""
+    if not Path(results_dir).is_dir():
+        return 0
+    return _copy(results_dir, experiment_dir, result_files(results_dir), replace=False)
+
+
+def _copy(source: Path, target: Path, files: list[Path], replace: bool) -> int:
+    copied = 0
+    for relative in files:
+        destination = Path(target) / relative
+        if destination.exists() and not replace:
+            continue
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(Path(source) / relative, destination)
+        copied += 1
+    return copied
