@@ -126,9 +126,12 @@ def delete_command(index_path, ids):
 @click.option("--run-tag", default="engine", show_default=True, help="run name in the TREC output")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of text")
 @click.option("--model", help="model bundle dir, or `default` (default: the one the index was built with)")
+@click.option("--ray", "ray_address", help="a sharded index: search each shard in a Ray actor of its own, on a "
+                                           "cluster (`auto` or an address; needs the scale extra)")
+@click.option("--ray-cpus-per-shard", type=float, default=1.0, show_default=True, help="with --ray")
 @encoder_options
-def search_command(index_path, queries, k, lang, ef, rescore, queries_file, run_tag, as_json, model,
-                   variant, device, threads, batch_size, token_budget):
+def search_command(index_path, queries, k, lang, ef, rescore, queries_file, run_tag, as_json, model, ray_address,
+                   ray_cpus_per_shard, variant, device, threads, batch_size, token_budget):
     """Search INDEX with one or more QUERIES in any language."""
     from engine import output
     from engine.corpus import read_queries
@@ -140,12 +143,20 @@ def search_command(index_path, queries, k, lang, ef, rescore, queries_file, run_
     qids, texts = read_queries(queries_file) if queries_file else (None, list(queries))
     if qids is not None:
         output.check_trec_field(run_tag, "--run-tag")
-    index = open_index(index_path)
+    index = open_index(index_path, load_shards=not ray_address)
+    if ray_address and not getattr(index, "is_sharded", False):
+        raise EngineError(f"--ray searches the shards of a sharded index; {index.path} is one index "
+                          "(build one with `engine build-index --shards N`)")
     encoder = make_encoder(model or recorded_bundle(index), variant, device, threads, batch_size, token_budget)
-    searcher = Searcher(index, encoder)
-    started = time.perf_counter()
-    results = searcher.search(texts, k=k, languages=split_codes(lang), ef=ef, rescore=rescore)
-    seconds = time.perf_counter() - started
+    remote = _remote_shards(ray_address, ray_cpus_per_shard) if ray_address else None
+    try:
+        searcher = Searcher(index, encoder, shard_parts=remote)
+        started = time.perf_counter()
+        results = searcher.search(texts, k=k, languages=split_codes(lang), ef=ef, rescore=rescore)
+        seconds = time.perf_counter() - started
+    finally:
+        if remote is not None:
+            remote.close()
     if qids is not None:
         output.write_trec_run(sys.stdout, qids, results, run_tag)
     elif as_json:
@@ -153,6 +164,14 @@ def search_command(index_path, queries, k, lang, ef, rescore, queries_file, run_
         click.echo(json.dumps(output.results_json(texts, rows, seconds), ensure_ascii=False, indent=2))
     else:
         click.echo(output.results_text(texts, results, seconds))
+
+
+def _remote_shards(address: str, cpus_per_shard: float):
+    from engine.scale.shard_actors import RemoteShards
+
+    if cpus_per_shard <= 0:
+        raise EngineError(f"--ray-cpus-per-shard must be positive, got {cpus_per_shard}")
+    return RemoteShards(address, cpus_per_shard)
 
 
 @main.command("info")

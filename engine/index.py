@@ -144,13 +144,23 @@ class Index:
         return ModelInfo(**self.manifest["model"])
 
     def check_model(self, fingerprint: str, bundle_name: str) -> None:
-        expected = self.manifest["model"]["fingerprint"]
-        if fingerprint != expected:
-            raise EngineError(
-                f"model {bundle_name} (fingerprint {fingerprint[:12]}) does not match index {self.path}, "
-                f"which was built with {self.manifest['model']['source_model']} "
-                f"(fingerprint {expected[:12]}); use that model or rebuild the index"
-            )
+        check_model_matches(self.manifest["model"], self.path, fingerprint, bundle_name)
+
+    def language_counts(self) -> dict[str, int]:
+        """Live passages per language code."""
+        codes, counts = np.unique(self.lang_of_label[self.lang_of_label >= 0], return_counts=True)
+        return {self.languages[code]: int(count) for code, count in zip(codes, counts)}
+
+
+def check_model_matches(model: dict, path: Path, fingerprint: str, bundle_name: str) -> None:
+    """An index (its manifest's `model`) is searched only with the model that made its vectors."""
+    expected = model["fingerprint"]
+    if fingerprint != expected:
+        raise EngineError(
+            f"model {bundle_name} (fingerprint {fingerprint[:12]}) does not match index {path}, "
+            f"which was built with {model['source_model']} "
+            f"(fingerprint {expected[:12]}); use that model or rebuild the index"
+        )
 
 
 def create(path: Path, passages: list[Passage], vectors: np.ndarray, model: ModelInfo,
@@ -251,17 +261,18 @@ def manifest_stamp(path: Path) -> tuple | None:
     return status.st_ino, status.st_mtime_ns, status.st_size
 
 
-def open_index(path: Path, verify: bool = True) -> Index:
+def open_index(path: Path, verify: bool = True, load_shards: bool = True) -> Index:
     """Open an index dir, checking its manifest and (by default) every file's checksum.
 
     A writer in another process may swap a new version in while this reads: a failure that coincides
     with a held writer lock or a changed manifest is retried (up to 2 s) instead of reported as damage.
-    A sharded index dir (engine.shards) opens as a ShardedIndex, which searches and updates the same way."""
+    A sharded index dir (engine.shards) opens as a ShardedIndex, which searches and updates the same way;
+    `load_shards=False` opens only its shards.json (the shards open on first use)."""
     path = _real_dir(path)
     if (path / SHARDS_FILE).is_file():
         from engine.shards import open_sharded
 
-        return open_sharded(path, verify)
+        return open_sharded(path, verify, load_shards)
     for _ in range(OPEN_ATTEMPTS - 1):
         stamp = manifest_stamp(path)
         try:

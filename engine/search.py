@@ -107,7 +107,7 @@ class Searcher:
             current = self._version
             if not current.index.is_stale():
                 return False  # another thread reopened it meanwhile
-            fresh = open_index(current.index.path)
+            fresh = open_index(current.index.path, load_shards=self._shard_parts is None)
             if self.encoder is not None:
                 fresh.check_model(self.encoder.bundle.fingerprint, str(self.encoder.bundle.path))
             self._version = _version_of(fresh, current.exact_filter_limit, current.num_threads, self._shard_parts)

@@ -2,7 +2,7 @@
 
 Layout of a sharded index dir:
     shards.json       format, model, HNSW parameters, partition function, and each shard's dir,
-                      manifest checksum and count
+                      manifest checksum, count and passages per language
     shard-003-g2/     shard 3, generation 2: an ordinary index dir
 
 A passage lives in shard `shard_of(id, N)`: the first 8 bytes of the SHA-256 of its id, modulo N, so
@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -35,11 +36,12 @@ from engine.manifest_schema import Field, at_least, check, nonempty, one_of, sha
 
 SHARDS_FILE = index_files.SHARDS_FILE
 FORMAT_NAME = "engine-sharded-index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: each shard's passages per language
 PARTITION = "sha256-mod"  # first 8 bytes of SHA-256(id), big-endian, modulo the shard count
 
 _SHARD_ENTRY = Field(dict, fields={"dir": Field(str, valid=nonempty), "generation": Field(int, valid=at_least(0)),
-                                   "manifest_sha256": Field(str, valid=sha256), "count": Field(int, valid=at_least(0))})
+                                   "manifest_sha256": Field(str, valid=sha256), "count": Field(int, valid=at_least(0)),
+                                   "languages": Field(dict)})
 SCHEMA = {
     "format": Field(str, valid=one_of(FORMAT_NAME)),
     "format_version": Field(int, valid=one_of(FORMAT_VERSION)),
@@ -69,18 +71,29 @@ def partition(passages: list[Passage], shards: int) -> list[np.ndarray]:
 
 
 class ShardedIndex:
-    """An opened sharded index: every shard opened as an Index. It answers what a Searcher, the CLI
-    and the service ask of an Index (count, languages, model, manifest, ids, staleness)."""
+    """An opened sharded index. It answers what a Searcher, the CLI and the service ask of an Index
+    (count, languages, model, manifest, ids, staleness) from shards.json; its shards are opened as
+    Indexes by open_sharded, or on first use when it was opened with load_shards=False (by a process
+    whose searches run elsewhere: engine.scale)."""
 
     is_sharded = True
 
-    def __init__(self, path: Path, record: dict, shards: list[Index], stamp: tuple | None):
-        self.path, self.record, self.shards, self.stamp = path, record, shards, stamp
-        self.languages = sorted({lang for shard in shards for lang in shard.languages})
+    def __init__(self, path: Path, record: dict, stamp: tuple | None, shards: list[Index] | None = None,
+                 verify: bool = True):
+        self.path, self.record, self.stamp = path, record, stamp
+        self._shards, self._verify, self._open_lock = shards, verify, threading.Lock()
+        self.languages = sorted({code for entry in record["shards"] for code in entry["languages"]})
         self._ids = None
 
+    @property
+    def shards(self) -> list[Index]:
+        with self._open_lock:
+            if self._shards is None:
+                self._shards = _open_shards(self.path, self.record, self._verify)
+        return self._shards
+
     def close(self) -> None:
-        for shard in self.shards:
+        for shard in self._shards or ():
             shard.close()
 
     def __enter__(self) -> ShardedIndex:
@@ -112,8 +125,8 @@ class ShardedIndex:
     def manifest(self) -> dict:
         """shards.json, with what `engine info` reads of an index manifest: the metric, and every file of
         every shard (named `shard dir/file`)."""
-        files = {f"{entry['dir']}/{name}": file for entry, shard in zip(self.record["shards"], self.shards)
-                 for name, file in shard.manifest["files"].items()}
+        files = {f"{entry['dir']}/{name}": file for entry in self.record["shards"]
+                 for name, file in _shard_manifest(self.path / entry["dir"])["files"].items()}
         return {**self.record, "metric": index_files.METRIC, "files": files}
 
     @property
@@ -124,7 +137,7 @@ class ShardedIndex:
         return self._ids
 
     def check_model(self, fingerprint: str, bundle_name: str) -> None:
-        self.shards[0].check_model(fingerprint, bundle_name)
+        index_files.check_model_matches(self.record["model"], self.path, fingerprint, bundle_name)
 
 
 def create(path: Path, passages: list[Passage], vectors: np.ndarray, model: ModelInfo, params: HnswParams,
@@ -140,10 +153,10 @@ def create(path: Path, passages: list[Passage], vectors: np.ndarray, model: Mode
         entries = []
         for number, rows in enumerate(rows_of):
             shard_dir = temp / _shard_dir(number, 0)
-            index_files.create(shard_dir, [passages[row] for row in rows], vectors[rows], model, params,
-                               insert_threads=insert_threads).close()
+            with index_files.create(shard_dir, [passages[row] for row in rows], vectors[rows], model, params,
+                                    insert_threads=insert_threads) as shard:
+                entries.append(_entry(shard, 0))
             _drop_lock_file(shard_dir)
-            entries.append(_entry(shard_dir, 0))
         _write_record(temp, {
             "format": FORMAT_NAME, "format_version": FORMAT_VERSION, "model": _model_dict(model),
             "hnsw": {"M": params.M, "ef_construction": params.ef_construction, "ef_search": params.ef_search},
@@ -152,24 +165,33 @@ def create(path: Path, passages: list[Passage], vectors: np.ndarray, model: Mode
     return open_sharded(path)
 
 
-def open_sharded(path: Path, verify: bool = True) -> ShardedIndex:
-    """Open every shard shards.json lists, checking each one's manifest against it. A writer that commits
-    while this reads is waited out (as engine.index.open_index does), not reported as damage."""
+def open_sharded(path: Path, verify: bool = True, load_shards: bool = True) -> ShardedIndex:
+    """Open every shard shards.json lists (or, with load_shards=False, only shards.json), checking each
+    one's manifest against it. A writer that commits while this reads is waited out (as
+    engine.index.open_index does), not reported as damage."""
     path = index_files._real_dir(path)
     for _ in range(index_files.OPEN_ATTEMPTS - 1):
         stamp = _stamp(path)
         try:
-            return _open_once(path, verify, stamp)
+            return _open_once(path, verify, load_shards, stamp)
         except (EngineError, OSError):
             if not (atomic_dir.writer_active(path) or _stamp(path) != stamp):
                 break
         time.sleep(index_files.OPEN_RETRY_SECONDS)
-    return _open_once(path, verify, _stamp(path))
+    return _open_once(path, verify, load_shards, _stamp(path))
 
 
-def _open_once(path: Path, verify: bool, stamp: tuple | None) -> ShardedIndex:
+def _open_once(path: Path, verify: bool, load_shards: bool, stamp: tuple | None) -> ShardedIndex:
     atomic_dir.recover(path)
     record = _read_record(path)
+    sharded = ShardedIndex(path, record, stamp, _open_shards(path, record, verify) if load_shards else None, verify)
+    if _stamp(path) != stamp:
+        sharded.close()
+        raise EngineError(f"sharded index {path} changed while it was being opened")
+    return sharded
+
+
+def _open_shards(path: Path, record: dict, verify: bool) -> list[Index]:
     opened = []
     try:
         for number, entry in enumerate(record["shards"]):
@@ -178,11 +200,7 @@ def _open_once(path: Path, verify: bool, stamp: tuple | None) -> ShardedIndex:
         for shard in opened:
             shard.close()
         raise
-    sharded = ShardedIndex(path, record, opened, stamp)
-    if _stamp(path) != stamp:
-        sharded.close()
-        raise EngineError(f"sharded index {path} changed while it was being opened")
-    return sharded
+    return opened
 
 
 def _open_shard(path: Path, number: int, entry: dict, record: dict, verify: bool) -> Index:
@@ -252,9 +270,9 @@ def _update(index: ShardedIndex, touched: list[int], write, count_change: int) -
         for number in touched:
             generation = entries[number]["generation"] + 1
             next_dir = path / _shard_dir(number, generation)
-            write(number, index.shards[number], next_dir).close()
-            replaced.append(path / entries[number]["dir"])
-            entries[number] = _entry(next_dir, generation)
+            with write(number, index.shards[number], next_dir) as shard:
+                entries[number] = _entry(shard, generation)
+            replaced.append(path / index.record["shards"][number]["dir"])
         _write_record(path, {**index.record, "shards": entries, "count": index.count + count_change,
                              "updated": index_files._now()})
         for old in replaced:
@@ -283,10 +301,17 @@ def _drop_lock_file(shard_dir: Path) -> None:
     (shard_dir.parent / f".{shard_dir.name}.lock").unlink(missing_ok=True)
 
 
-def _entry(shard_dir: Path, generation: int) -> dict:
-    manifest = json.loads((shard_dir / index_files.MANIFEST).read_text(encoding="utf-8"))
-    return {"dir": shard_dir.name, "generation": generation,
-            "manifest_sha256": sha256_file(shard_dir / index_files.MANIFEST), "count": manifest["count"]}
+def _entry(shard: Index, generation: int) -> dict:
+    return {"dir": shard.path.name, "generation": generation,
+            "manifest_sha256": sha256_file(shard.path / index_files.MANIFEST), "count": shard.count,
+            "languages": shard.language_counts()}
+
+
+def _shard_manifest(shard_dir: Path) -> dict:
+    try:
+        return json.loads((shard_dir / index_files.MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise EngineError(f"shard {shard_dir} has no readable {index_files.MANIFEST} ({err}); rebuild the index") from None
 
 
 def _model_dict(model: ModelInfo) -> dict:

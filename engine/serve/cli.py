@@ -37,16 +37,24 @@ API_KEY_ENV = "ENGINE_API_KEY"
                                          "one) or a cluster address (needs the scale extra)")
 @click.option("--replicas", type=int, default=1, show_default=True, help="with --ray: replicas of the service")
 @click.option("--cpus-per-replica", type=float, default=1.0, show_default=True, help="with --ray")
+@click.option("--shard-groups", type=int, help="with --ray: search each sharded index's shards in this many "
+                                               "deployments of their own (shard n in group n mod G)")
+@click.option("--group-replicas", type=int, default=1, show_default=True, help="with --shard-groups: replicas per group")
+@click.option("--cpus-per-group", type=float, default=1.0, show_default=True,
+              help="with --shard-groups: CPUs per group replica")
 @encoder_options
 def serve_command(indexes, host, port, api_key, insecure, cors_origins, max_batch, max_wait_ms, max_queue,
                   request_timeout_s, max_body_bytes, max_queries, max_passages, max_k, max_text_chars,
-                  ray_address, replicas, cpus_per_replica, variant, device, threads, batch_size, token_budget):
+                  ray_address, replicas, cpus_per_replica, shard_groups, group_replicas, cpus_per_group, variant,
+                  device, threads, batch_size, token_budget):
     """Serve INDEX dirs (each `PATH` or `NAME=PATH`) over HTTP: search, embeddings, add, delete, metrics."""
     if not _is_loopback(host) and not api_key and not insecure:
         raise EngineError(f"--host {host} is reachable from other machines: set --api-key (or ${API_KEY_ENV}), "
                           "or pass --insecure to serve without one")
     if port < 0 or port > 65535:
         raise EngineError(f"--port must be 0-65535, got {port}")
+    if shard_groups is not None and not ray_address:
+        raise EngineError("--shard-groups needs --ray: the groups are Ray Serve deployments")
     try:
         import prometheus_client  # noqa: F401
         import starlette  # noqa: F401
@@ -65,8 +73,10 @@ def serve_command(indexes, host, port, api_key, insecure, cors_origins, max_batc
                            variant, device, threads, batch_size, token_budget)
     if ray_address:
         from engine.scale.serve import serve_on_ray
+        from engine.scale.shard_groups import ShardGroups
 
-        serve_on_ray(recipe, host, port, replicas, ray_address, cpus_per_replica, echo=click.echo)
+        groups = ShardGroups(shard_groups, group_replicas, cpus_per_group) if shard_groups is not None else None
+        serve_on_ray(recipe, host, port, replicas, ray_address, cpus_per_replica, groups, echo=click.echo)
         return
     sock = server.bind(host, port)  # before loading: a busy port fails at once
     try:

@@ -22,6 +22,7 @@ class ServiceRecipe:
     threads: int = 0
     batch_size: int = 32
     token_budget: int | None = None
+    shard_parts: tuple[tuple[str, object], ...] = ()  # (index name, Searcher shard_parts): shards searched elsewhere
 
     def build(self, echo=print):
         """(Starlette app, Service): every index opened, every bundle loaded once and warmed."""
@@ -35,5 +36,6 @@ class ServiceRecipe:
             list(self.indexes),
             lambda bundle: make_encoder(bundle, self.variant, self.device, self.threads, self.batch_size,
                                         self.token_budget),
-            self.batching, metrics, search_threads=self.threads or (os.cpu_count() or 1), echo=echo)
+            self.batching, metrics, search_threads=self.threads or (os.cpu_count() or 1), echo=echo,
+            shard_parts=dict(self.shard_parts))
         return build_app(service, self.limits, metrics, api_key=self.api_key, cors_origins=self.cors_origins), service

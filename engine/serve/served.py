@@ -150,16 +150,19 @@ def model_name(recorded_bundle: str) -> str:
 
 
 def load_service(specs, make_encoder, batching: Batching, metrics: ServiceMetrics, search_threads: int,
-                 echo=print) -> Service:
+                 echo=print, shard_parts: dict | None = None) -> Service:
     """Open every index, load each bundle once, and warm each encoder and index.
-    `make_encoder(recorded_bundle)` makes the encoder for a bundle an index records."""
+    `make_encoder(recorded_bundle)` makes the encoder for a bundle an index records; `shard_parts`
+    (index name -> Searcher shard_parts) names the sharded indexes whose shards are searched elsewhere,
+    which this process does not load."""
+    shard_parts = shard_parts or {}
     from engine.cli_options import recorded_bundle
 
     models: dict[str, ServedModel] = {}
     indexes: dict[str, ServedIndex] = {}
     bundle_of_model: dict[str, Path] = {}
     for name, path in specs:
-        index = open_index(path)
+        index = open_index(path, load_shards=name not in shard_parts)
         bundle = recorded_bundle(index)
         served_name = model_name(bundle)
         if served_name not in models:
@@ -171,7 +174,8 @@ def load_service(specs, make_encoder, batching: Batching, metrics: ServiceMetric
         if model.encoder.bundle.path.resolve() != bundle_of_model[served_name]:
             raise EngineError(f"two different bundles are both named {served_name!r}; serve indexes built with "
                               "bundles in distinct dirs")
-        indexes[name] = ServedIndex(name, Searcher(index, model.encoder, num_threads=search_threads), model, metrics)
+        searcher = Searcher(index, model.encoder, num_threads=search_threads, shard_parts=shard_parts.get(name))
+        indexes[name] = ServedIndex(name, searcher, model, metrics)
         echo(f"loaded index {name!r}: {index.count} passages from {index.path} (model {served_name!r})")
     service = Service(indexes, models)
     _warm_up(service)
