@@ -45,7 +45,7 @@ def build_index(corpus: str | Path, encoder: Encoder, out: str | Path, params: H
     if not isinstance(shards, int) or shards < 1:
         raise EngineError(f"--shards must be a positive integer, got {shards!r}")
     index_dir.check_target(Path(out), overwrite)  # fail before the long encoding, not after
-    passages = read_corpus(corpus, default_lang)
+    passages = _read(corpus, default_lang, ray)
     index_dir.preflight(Path(out), len(passages), encoder.dimension)
     vectors, truncated, encode_seconds = _encode(encoder, passages, quiet, ray)
     if shards > 1:
@@ -71,6 +71,14 @@ def add_passages(index: Index, passages: list[Passage], encoder: Encoder, quiet:
     vectors, truncated, encode_seconds = _encode(encoder, passages, quiet)
     updated = index_dir.add(index, passages, vectors, insert_threads=encoder.threads)
     return BuildSummary(updated, len(passages), truncated, encode_seconds, time.perf_counter() - started)
+
+
+def _read(corpus: str | Path, default_lang: str | None, ray=None) -> list[Passage]:
+    if ray is None:
+        return read_corpus(corpus, default_lang)
+    from engine.scale.read import read_corpus_with_ray
+
+    return read_corpus_with_ray(corpus, default_lang, ray.address)
 
 
 def _encode(encoder: Encoder, passages: list[Passage], quiet: bool, ray=None):

@@ -9,11 +9,12 @@ encoded, so a bad line fails fast and names itself.
 from __future__ import annotations
 
 import csv
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import EngineError
-from engine.jsonl import read_json_objects
+from engine.jsonl import json_objects
 from engine.languages import UNDETERMINED, check_language_code
 from engine.text_lines import decoded_lines, is_valid_unicode
 
@@ -37,6 +38,16 @@ def passage_text(passage: Passage) -> str:
 
 
 def read_corpus(path: str | Path, default_lang: str | None = None) -> list[Passage]:
+    path = check_corpus_file(path, default_lang)
+    try:
+        handle = open(path, "rb")
+    except OSError as err:
+        raise EngineError(f"cannot read corpus {path}: {err.strerror}") from None
+    with handle:
+        return unique_passages(path, checked_passages(path, decoded_lines(handle, str(path)), default_lang))
+
+
+def check_corpus_file(path: str | Path, default_lang: str | None) -> Path:
     path = Path(path)
     if path.is_dir():
         raise EngineError(f"corpus {path} is a directory: give a JSONL or TSV file")
@@ -44,10 +55,25 @@ def read_corpus(path: str | Path, default_lang: str | None = None) -> list[Passa
         raise EngineError(f"corpus file {path} does not exist")
     if default_lang is not None:
         check_language_code(default_lang, "--lang")
-    records = _read_tsv(path) if path.suffix.lower() in (".tsv", ".tab") else read_json_objects(path, "corpus")
-    passages, first_line_of = [], {}
+    return path
+
+
+def is_tsv(path: Path) -> bool:
+    return path.suffix.lower() in (".tsv", ".tab")
+
+
+def checked_passages(path: Path, lines, default_lang: str | None = None, tsv_header: str | None = None):
+    """Yield (line number, Passage) for each record in `lines`, the (line number, text) of corpus file
+    `path`; `tsv_header` is the header line of a TSV file read from the middle (engine.scale.read)."""
+    records = _tsv_records(path, lines, tsv_header) if is_tsv(path) else json_objects(lines, path)
     for line_no, record in records:
-        passage = passage_from_record(record, f"{path}:{line_no}", default_lang)
+        yield line_no, passage_from_record(record, f"{path}:{line_no}", default_lang)
+
+
+def unique_passages(path: Path, numbered) -> list[Passage]:
+    """The passages of (line number, Passage) pairs in file order; a repeated id or no passage is an error."""
+    passages, first_line_of = [], {}
+    for line_no, passage in numbered:
         if passage.id in first_line_of:
             raise EngineError(
                 f"{path}:{line_no}: duplicate id {passage.id!r} (first seen on line {first_line_of[passage.id]})"
@@ -59,36 +85,35 @@ def read_corpus(path: str | Path, default_lang: str | None = None) -> list[Passa
     return passages
 
 
-def _read_tsv(path: Path):
+def _tsv_records(path: Path, lines, header_line: str | None):
     csv.field_size_limit(MAX_FIELD_CHARS)
-    with open(path, "rb") as handle:
-        lines = decoded_lines(handle, str(path))
-        line_numbers = []  # the file line of each text line csv reads (fields never span lines: QUOTE_NONE)
+    line_numbers = []  # the file line of each text line csv reads (fields never span lines: QUOTE_NONE)
 
-        def texts():
-            for line_no, text in lines:
-                line_numbers.append(line_no)
-                yield text
+    def texts():
+        for line_no, text in lines:
+            line_numbers.append(line_no)
+            yield text
 
-        reader = csv.reader(texts(), delimiter="\t", quoting=csv.QUOTE_NONE)
-        try:
-            header = next(reader, None)
-            if header is None:
-                return
-            if "text" not in header or not set(ID_FIELDS).intersection(header):
-                raise EngineError(f"{path}:1: the TSV header must name the columns, including 'id' and 'text' (got {header})")
-            repeated = sorted({name for name in header if header.count(name) > 1})
-            if repeated:
-                raise EngineError(f"{path}:1: the TSV header names {', '.join(map(repr, repeated))} more than once")
-            for row in reader:
-                line_no = line_numbers[-1]
-                if not any(cell.strip() for cell in row):
-                    continue
-                if len(row) != len(header):
-                    raise EngineError(f"{path}:{line_no}: expected {len(header)} tab-separated fields, found {len(row)}")
-                yield line_no, dict(zip(header, row))
-        except csv.Error as err:
-            raise EngineError(f"{path}:{line_numbers[-1] if line_numbers else 1}: {err}") from None
+    header_first = [header_line] if header_line is not None else []
+    reader = csv.reader(itertools.chain(header_first, texts()), delimiter="\t", quoting=csv.QUOTE_NONE)
+    try:
+        header = next(reader, None)
+        if header is None:
+            return
+        if "text" not in header or not set(ID_FIELDS).intersection(header):
+            raise EngineError(f"{path}:1: the TSV header must name the columns, including 'id' and 'text' (got {header})")
+        repeated = sorted({name for name in header if header.count(name) > 1})
+        if repeated:
+            raise EngineError(f"{path}:1: the TSV header names {', '.join(map(repr, repeated))} more than once")
+        for row in reader:
+            line_no = line_numbers[-1]
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(header):
+                raise EngineError(f"{path}:{line_no}: expected {len(header)} tab-separated fields, found {len(row)}")
+            yield line_no, dict(zip(header, row))
+    except csv.Error as err:
+        raise EngineError(f"{path}:{line_numbers[-1] if line_numbers else 1}: {err}") from None
 
 
 def passage_from_record(record: dict, where: str, default_lang: str | None = None) -> Passage:

@@ -18,20 +18,25 @@ def read_json_objects(path: Path, what: str = "file"):
     except OSError as err:
         raise EngineError(f"cannot read {what} {path}: {err.strerror}") from None
     with handle:
-        for line_no, line in decoded_lines(handle, str(path)):
-            if not line.strip():
-                continue
-            try:
-                record = parse_json(line)
-            except json.JSONDecodeError as err:
-                raise EngineError(f"{path}:{line_no}: malformed JSON ({err.msg} at column {err.colno})") from None
-            except RecursionError:
-                raise EngineError(f"{path}:{line_no}: JSON nested too deeply to read") from None
-            except ValueError as err:  # NaN or Infinity
-                raise EngineError(f"{path}:{line_no}: {err}") from None
-            if not isinstance(record, dict):
-                raise EngineError(f"{path}:{line_no}: expected a JSON object, got {type(record).__name__}")
-            yield line_no, record
+        yield from json_objects(decoded_lines(handle, str(path)), path)
+
+
+def json_objects(lines, path: Path):
+    """Yield (line number, dict) for each non-blank (line number, text) of `lines`, read from `path`."""
+    for line_no, line in lines:
+        if not line.strip():
+            continue
+        try:
+            record = parse_json(line)
+        except json.JSONDecodeError as err:
+            raise EngineError(f"{path}:{line_no}: malformed JSON ({err.msg} at column {err.colno})") from None
+        except RecursionError:
+            raise EngineError(f"{path}:{line_no}: JSON nested too deeply to read") from None
+        except ValueError as err:  # NaN or Infinity
+            raise EngineError(f"{path}:{line_no}: {err}") from None
+        if not isinstance(record, dict):
+            raise EngineError(f"{path}:{line_no}: expected a JSON object, got {type(record).__name__}")
+        yield line_no, record
 
 
 def parse_json(text: str | bytes):

@@ -7,10 +7,11 @@ import codecs
 from engine.errors import EngineError
 
 
-def decoded_lines(handle, name: str):
-    """Yield (line number, text) from a binary file handle; a UTF-8 byte-order mark is dropped and a
-    line that is not UTF-8 raises EngineError naming `name`, the line and the column of the bad byte."""
-    for line_no, raw in enumerate(handle, start=1):
+def decoded_lines(handle, name: str, first_line: int = 1):
+    """Yield (line number, text) from a binary file handle whose first line is file line `first_line`;
+    a UTF-8 byte-order mark is dropped and a line that is not UTF-8 raises EngineError naming `name`,
+    the line and the column of the bad byte."""
+    for line_no, raw in enumerate(handle, start=first_line):
         if line_no == 1 and raw.startswith(codecs.BOM_UTF8):
             raw = raw[len(codecs.BOM_UTF8):]
         try:
