@@ -223,6 +223,13 @@ def preflight(path: Path, count: int, dimension: int) -> None:
     except OSError as err:
         raise EngineError(f"cannot write beside {path} ({err.strerror}): the index needs a writable "
                           f"directory for its lock and new version") from None
+    if (path / SHARDS_FILE).is_file():  # an update writes each shard's next version inside the sharded dir
+        try:
+            with tempfile.TemporaryFile(dir=path, prefix=".probe-"):
+                pass
+        except OSError as err:
+            raise EngineError(f"cannot write in {path} ({err.strerror}): a sharded index needs a writable "
+                              f"directory for its shards' next versions") from None
     existing = sum(file.stat().st_size for file in path.rglob("*") if file.is_file()) if path.is_dir() else 0
     needed = existing + count * (dimension * 4 + _BYTES_PER_PASSAGE)
     free = shutil.disk_usage(path.parent).free
@@ -281,7 +288,17 @@ def open_index(path: Path, verify: bool = True, load_shards: bool = True) -> Ind
             if not (atomic_dir.writer_active(path) or manifest_stamp(path) != stamp):
                 break  # no swap under way: the last attempt below reports what is wrong
         time.sleep(OPEN_RETRY_SECONDS)
-    return _open_once(path, verify, manifest_stamp(path))
+    with reported_as_unreadable(path):
+        return _open_once(path, verify, manifest_stamp(path))
+
+
+@contextmanager
+def reported_as_unreadable(path: Path):
+    """The system refusing to read an index file (permissions, an I/O error) as one error naming the file."""
+    try:
+        yield
+    except OSError as err:
+        raise EngineError(f"cannot read index {path}: {err.filename or path}: {err.strerror or err}") from None
 
 
 def _open_once(path: Path, verify: bool, stamp: tuple | None) -> Index:
@@ -292,6 +309,7 @@ def _open_once(path: Path, verify: bool, stamp: tuple | None) -> Index:
         if not file.is_file():
             raise EngineError(f"index {path} is missing {name}")
         entry = manifest["files"][name]
+        open(file, "rb").close()  # a file the system refuses to read is named here, not by hnswlib or SQLite
         if file.stat().st_size != entry["size"] or (verify and sha256_file(file) != entry["sha256"]):
             raise EngineError(
                 f"index file {file} is truncated or corrupted (it does not match the checksum in "

@@ -178,7 +178,8 @@ def open_sharded(path: Path, verify: bool = True, load_shards: bool = True) -> S
             if not (atomic_dir.writer_active(path) or _stamp(path) != stamp):
                 break
         time.sleep(index_files.OPEN_RETRY_SECONDS)
-    return _open_once(path, verify, load_shards, _stamp(path))
+    with index_files.reported_as_unreadable(path):
+        return _open_once(path, verify, load_shards, _stamp(path))
 
 
 def _open_once(path: Path, verify: bool, load_shards: bool, stamp: tuple | None) -> ShardedIndex:
