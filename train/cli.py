@@ -169,6 +169,8 @@ def build_pairs_command(out, sources, languages, split, window, data_dir, mmarco
               help="anchored configurations: weight of the anchoring terms")
 @click.option("--align-batch-size", type=int, default=Budget.align_batch_size, show_default=True,
               help="anchored configurations: translation pairs per step")
+@click.option("--precision", type=click.Choice(PRECISIONS), default="auto", show_default=True,
+              help="training precision (train.precision); fp32 keeps an experiment dir continuable on any CPU")
 @click.option("--merge-ratios", default="", help="comma-separated R in [0, 1]: also evaluate (1 - R) * base + R * "
                                                  "each run (WiSE-FT), e.g. 0.25,0.5,0.75")
 @click.option("--results", "results_dir", type=click.Path(path_type=Path, file_okay=False),
@@ -177,7 +179,7 @@ def build_pairs_command(out, sources, languages, split, window, data_dir, mmarco
 @click.option("--quiet", is_flag=True, help="no progress bars")
 def experiment_command(out, configs, seeds, evals, base, steps, batch_size, alpha, lr, max_query_length,
                        max_passage_length, freeze_embeddings, validate_every, eval_variant, device, threads,
-                       distill_weight, align_batch_size, merge_ratios, results_dir, data_dir, quiet):
+                       distill_weight, align_batch_size, precision, merge_ratios, results_dir, data_dir, quiet):
     """Train each configuration with one budget, export and evaluate it and the base model; write the table."""
     try:
         seed_list = tuple(int(seed) for seed in seeds.split(",") if seed.strip())
@@ -189,7 +191,7 @@ def experiment_command(out, configs, seeds, evals, base, steps, batch_size, alph
         budget=Budget(steps=steps, batch_size=batch_size, alpha=alpha, learning_rate=lr,
                       max_query_length=max_query_length, max_passage_length=max_passage_length,
                       freeze_embeddings=freeze_embeddings, validate_every=validate_every,
-                      distill_weight=distill_weight, align_batch_size=align_batch_size),
+                      distill_weight=distill_weight, align_batch_size=align_batch_size, precision=precision),
         evals=tuple(EvalSpec.parse(text) for text in evals) or DEFAULT_EVALS,
         base_model=base, eval_variant=eval_variant, device=device, threads=threads,
         merge_ratios=_ratios(merge_ratios), results_dir=results_dir, quiet=quiet,

@@ -276,7 +276,8 @@ def _check_same_training(log_file: Path, config) -> None:
     wanted = _comparable(json_config(config))
     # A setting added after the run was trained is recorded at its default.
     recorded = _comparable({**json_config(TrainConfig(data=config.data, out_dir=config.out_dir)), **log["config"]})
-    differing = [key for key in wanted if key not in ("resume", "quiet") and recorded[key] != wanted[key]]
+    # The precision asked for (`auto`) may differ where the one it resolved to (compared below) does not.
+    differing = [key for key in wanted if key not in ("resume", "quiet", "precision") and recorded[key] != wanted[key]]
     if log.get("precision", "fp32") != resolve_precision(config.precision, training_device()):
         differing.append(f"precision {log.get('precision', 'fp32')}")
     if differing:

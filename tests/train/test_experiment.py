@@ -114,3 +114,18 @@ def test_one_evaluation_variant_per_experiment_dir(experiment_dir, tiny_model_di
     assert set(bundle["variants"]) == {"fp32"}
     assert collect(other.out_dir)["configurations"]["x-y"]["seeds"]["0"]["parity_mean_cosine"] == 1.0
     assert "fp32 parity" in write_report(other.out_dir)[1].read_text(encoding="utf-8")
+
+
+def test_a_run_is_compared_by_the_precision_it_trained_in_not_the_one_asked_for(experiment_dir, tiny_model_dir):
+    from train.precision import resolve_precision, training_device
+
+    fp32 = tiny_experiment(experiment_dir, tiny_model_dir, replace(TINY_BUDGET, precision="fp32"), configs=("x-y",))
+    run_experiment(fp32, log=lambda line: None)
+    auto = tiny_experiment(experiment_dir, tiny_model_dir, replace(TINY_BUDGET, precision="auto"), configs=("x-y",))
+    if resolve_precision("auto", training_device()) == "fp32":
+        again = []
+        run_experiment(auto, log=again.append)
+        assert again == []
+    else:  # a CPU with native bf16: auto means bf16 here, which the fp32 run was not trained in
+        with pytest.raises(EngineError, match=r"trained with other settings \(precision fp32\)"):
+            run_experiment(auto, log=lambda line: None)
