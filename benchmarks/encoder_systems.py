@@ -98,16 +98,20 @@ def st_torch(model_dir: Path):
     return sentence_transformers_encode(SentenceTransformer(str(model_dir), device="cpu"))
 
 
+# Named by us: sentence-transformers' own name depends on the preset's weight type (qint8 or quint8).
+ST_INT8_SUFFIX = "int8_engine_preset"
+
+
 def st_int8_file() -> str:
-    """Where sentence-transformers' dynamic quantisation writes its graph, for this CPU's preset."""
-    return f"onnx/model_qint8_{quantization_preset()}.onnx"
+    """Where sentence-transformers' dynamic quantisation writes its graph."""
+    return f"onnx/model_{ST_INT8_SUFFIX}.onnx"
 
 
 def export_st_onnx_int8(model_dir: Path, out_dir: Path) -> Path:
     """sentence-transformers' own recipe: ONNX backend export, then its dynamic int8 quantisation.
 
     It writes into the model dir, so it works on `out_dir`, a mirror of `model_dir` made of symlinks.
-    The preset is the one the engine's exporter picks (avx512_vnni on this machine).
+    The preset is the one the engine's exporter picks for this CPU.
     """
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.backend import export_dynamic_quantized_onnx_model
@@ -116,7 +120,7 @@ def export_st_onnx_int8(model_dir: Path, out_dir: Path) -> Path:
     with warnings.catch_warnings():  # the exporter's tracer and deprecation notes
         warnings.simplefilter("ignore")
         exported = SentenceTransformer(str(out_dir), device="cpu", backend="onnx")
-        export_dynamic_quantized_onnx_model(exported, quantization_preset(), str(out_dir))
+        export_dynamic_quantized_onnx_model(exported, quantization_preset(), str(out_dir), file_suffix=ST_INT8_SUFFIX)
     if not (out_dir / st_int8_file()).is_file():
         raise FileNotFoundError(f"sentence-transformers wrote no {st_int8_file()} in {out_dir}")
     return out_dir
