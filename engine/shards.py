@@ -41,7 +41,7 @@ PARTITION = "sha256-mod"  # first 8 bytes of SHA-256(id), big-endian, modulo the
 
 _SHARD_ENTRY = Field(dict, fields={"dir": Field(str, valid=nonempty), "generation": Field(int, valid=at_least(0)),
                                    "manifest_sha256": Field(str, valid=sha256), "count": Field(int, valid=at_least(0)),
-                                   "languages": Field(dict)})
+                                   "languages": Field(dict, entries=Field(int, valid=at_least(0)))})
 SCHEMA = {
     "format": Field(str, valid=one_of(FORMAT_NAME)),
     "format_version": Field(int, valid=one_of(FORMAT_VERSION)),

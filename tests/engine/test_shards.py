@@ -154,7 +154,9 @@ def test_a_damaged_shards_json_is_one_error(pair):
     record = json.loads((path / "shards.json").read_text())
     for damage, message in [({"count": 5}, "do not add up"), ({"partition": {"function": "sha256-mod", "shards": 3}},
                                                                  "lists 4 shards"),
-                            ({"shards": [{"dir": "x"}]}, r"shards\[0\].generation: missing")]:
+                            ({"shards": [{"dir": "x"}]}, r"shards\[0\].generation: missing"),
+                            ({"shards": [{**record["shards"][0], "languages": {"en": "many"}}, *record["shards"][1:]]},
+                             r"shards\[0\].languages.en: must be int")]:
         (path / "shards.json").write_text(json.dumps({**record, **damage}))
         with pytest.raises(EngineError, match=message):
             open_index(path)
