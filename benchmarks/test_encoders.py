@@ -94,6 +94,26 @@ def graph_pooling_bundle(encoder_bundle, tmp_path_factory):
     return in_graph_pooling_bundle(encoder_bundle, tmp_path_factory.mktemp("graph-pool") / "bundle")
 
 
+def recipe_bundle(recipe_name: str):
+    """A fixture: the model's bundle with its int8 variant made by one recipe of export.onnx_export's
+    INT8_RECIPES (fine-tuned models need the later ones to pass the parity gate; the speed is the recipe's)."""
+    @pytest.fixture(scope="session")
+    def bundle(encoder_model_dir, tmp_path_factory):
+        from export.bundle_writer import export_bundle
+        from export.onnx_export import INT8_RECIPES
+
+        recipe = next(recipe for recipe in INT8_RECIPES if recipe.name == recipe_name)
+        made = load_bundle(export_bundle(encoder_model_dir, tmp_path_factory.mktemp("recipe") / recipe_name,
+                                         quiet=True, force=True, int8_recipes=(recipe,)))
+        assert made.manifest["variants"]["int8"]["recipe"] == recipe_name
+        return made
+    return bundle
+
+
+ffn_output_fp32_bundle = recipe_bundle("ffn-output-fp32")
+ffn_output_and_value_fp32_bundle = recipe_bundle("ffn-output-and-value-fp32")
+
+
 @pytest.fixture(scope="session")
 def st_onnx_dir(encoder_model_dir, tmp_path_factory):
     return systems.export_st_onnx_int8(encoder_model_dir, tmp_path_factory.mktemp("st-onnx") / "model")
@@ -123,6 +143,9 @@ SYSTEMS = {
     "st-torch": lambda get: systems.st_torch(get("encoder_model_dir")),
     "onnx-fp32": lambda get: systems.engine_encode(get("encoder_bundle"), "fp32", THREADS),
     "onnx-int8": lambda get: systems.engine_encode(get("encoder_bundle"), "int8", THREADS),
+    "onnx-int8-ffn-output-fp32": lambda get: systems.engine_encode(get("ffn_output_fp32_bundle"), "int8", THREADS),
+    "onnx-int8-ffn-output-and-value-fp32":
+        lambda get: systems.engine_encode(get("ffn_output_and_value_fp32_bundle"), "int8", THREADS),
     "onnx-int8-graph-pool": lambda get: systems.engine_encode(get("graph_pooling_bundle"), "int8", THREADS),
     "st-onnx-int8": lambda get: systems.st_onnx_int8(get("st_onnx_dir"), THREADS),
     "st-onnx-int8-engine-batches": lambda get: systems.st_onnx_int8(get("st_onnx_dir"), THREADS, engine_batches=True),

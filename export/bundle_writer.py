@@ -45,8 +45,10 @@ _CHATTY_LOGGERS = ("transformers", "optimum", "onnxruntime")
 
 
 def export_bundle(model_dir: str | Path, out_dir: str | Path, quantize: tuple[str, ...] = ("int8",),
-                  force: bool = False, quiet: bool = False, source_model: str | None = None) -> Path:
-    """Write a bundle of `model_dir` to `out_dir`: fp32 always, plus the `quantize` variants.
+                  force: bool = False, quiet: bool = False, source_model: str | None = None,
+                  int8_recipes=INT8_RECIPES) -> Path:
+    """Write a bundle of `model_dir` to `out_dir`: fp32 always, plus the `quantize` variants; the int8
+    variant takes the first of `int8_recipes` that passes the parity gate (one recipe: that one).
 
     Raises EngineError for a dir that is not an exportable model, and when the int8 variant's
     parity falls below export.parity.INT8_MIN_MEAN_COSINE (unless `force`).
@@ -82,7 +84,7 @@ def export_bundle(model_dir: str | Path, out_dir: str | Path, quantize: tuple[st
             "variants": {name: _place(graph, bundle_dir / VARIANT_FILES[name]) for name, graph in graphs.items()},
         }
         if "int8" in quantize:
-            _add_int8(manifest, model_dir, exported, work, bundle_dir, step)
+            _add_int8(manifest, model_dir, exported, work, bundle_dir, step, int8_recipes)
         else:
             manifest["parity"] = step("parity check", parity_report, model_dir, ModelBundle(bundle_dir, manifest))
         check_int8_parity(manifest["parity"], force)
@@ -93,11 +95,12 @@ def export_bundle(model_dir: str | Path, out_dir: str | Path, quantize: tuple[st
     return out_dir
 
 
-def _add_int8(manifest: dict, model_dir: Path, exported: Path, work: Path, bundle_dir: Path, step) -> None:
-    """Quantise with each of INT8_RECIPES in turn until one passes the parity gate (the last is kept
+def _add_int8(manifest: dict, model_dir: Path, exported: Path, work: Path, bundle_dir: Path, step,
+              recipes) -> None:
+    """Quantise with each of `recipes` in turn until one passes the parity gate (the last is kept
     either way, and check_int8_parity judges it); records the parity of every recipe tried."""
     preset, tried = quantization_preset(), {}
-    for recipe in INT8_RECIPES:
+    for recipe in recipes:
         kept = matmuls_kept_fp32(exported, recipe)
         if recipe.keep_fp32 and not kept:
             continue  # this architecture's graph has none of those MatMuls: the same graph as before
