@@ -25,7 +25,7 @@ from pathlib import Path
 from engine.errors import EngineError
 from engine.evaluation.flores import DEFAULT_LANGUAGES as ALIGN_LANGUAGES
 from train.builders import PUBLIC_PAIR_SOURCES, public_pair_groups
-from train.experiment_results import restore_results, save_results
+from train.experiment_results import check_writable, read_result, restore_results, save_results
 from train.pairs import write_pair_groups
 from train.training_report import LOG_FILE
 from train.translation_builders import translation_groups
@@ -150,6 +150,7 @@ def run_experiment(experiment: Experiment, data_root: Path | None = None, log=pr
     """Evaluate the base model, then train, export and evaluate every (configuration, seed)."""
     _check_budget(experiment.budget)
     if experiment.results_dir is not None:
+        check_writable(experiment.results_dir)
         restored = restore_results(experiment.results_dir, experiment.out_dir)
         if restored:
             log(f"restored {restored} result files from {experiment.results_dir}")
@@ -199,7 +200,7 @@ def _check_evaluation_settings(experiment: Experiment) -> None:
     path = experiment.out_dir / SETTINGS_FILE
     wanted = {"eval_variant": experiment.eval_variant, "device": experiment.device}
     if path.is_file():
-        recorded = json.loads(path.read_text(encoding="utf-8"))
+        recorded = read_result(path)
         if recorded["eval_variant"] != experiment.eval_variant:
             raise EngineError(f"{experiment.out_dir} evaluates {recorded['eval_variant']} bundles: "
                               f"use a new experiment dir for {experiment.eval_variant}")
@@ -272,7 +273,7 @@ def _check_same_training(log_file: Path, config) -> None:
 
     if not log_file.is_file():
         return
-    log = json.loads(log_file.read_text(encoding="utf-8"))
+    log = read_result(log_file)
     wanted = _comparable(json_config(config))
     # A setting added after the run was trained is recorded at its default.
     recorded = _comparable({**json_config(TrainConfig(data=config.data, out_dir=config.out_dir)), **log["config"]})
@@ -371,12 +372,12 @@ def _has_evaluation(run_dir: Path, spec: EvalSpec) -> bool:
         return False
     if spec.languages is None:
         return True
-    return sorted(json.loads(path.read_text(encoding="utf-8"))["languages"]) == sorted(spec.languages)
+    return sorted(read_result(path)["languages"]) == sorted(spec.languages)
 
 
 def _record_stage(run_dir: Path, stage: str, seconds: float, **details) -> None:
     path = run_dir / "stages.json"
-    stages = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    stages = read_result(path) if path.is_file() else {}
     stages[stage] = {"wall_s": round(seconds, 1), **details}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(stages, indent=2) + "\n", encoding="utf-8")

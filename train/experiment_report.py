@@ -15,6 +15,7 @@ import numpy as np
 from engine.bundle import MANIFEST_NAME
 from engine.machine import machine
 from train.experiment import SETTINGS_FILE
+from train.experiment_results import read_result
 
 # Languages the long-tail table shows: MIRACL-subset nDCG@10 per language, and XQuAD-R and MLQA-R
 # cross-lingual mAP per query language (el, ru, th, tr: in no MLQA-R pair, only in NTREX sentences;
@@ -130,26 +131,26 @@ def plot_differences(results: dict, path: Path) -> Path:
 
 def _eval_variant(out_dir: Path) -> str:
     path = out_dir / SETTINGS_FILE
-    return json.loads(path.read_text(encoding="utf-8"))["eval_variant"] if path.is_file() else "int8"
+    return read_result(path)["eval_variant"] if path.is_file() else "int8"
 
 
 def _run_figures(run_dir: Path, variant: str) -> dict:
     figures: dict = {"benchmarks": {}}
     for path in sorted((run_dir / "eval").glob("*.json")):
-        figures["benchmarks"][path.stem] = _benchmark_figures(json.loads(path.read_text(encoding="utf-8")))
+        figures["benchmarks"][path.stem] = _benchmark_figures(read_result(path))
     log = run_dir / "train" / "training_log.json"
     if log.is_file():
-        training = json.loads(log.read_text(encoding="utf-8"))
+        training = read_result(log)
         figures["training"] = {"steps": training["step"], "wall_s": training.get("wall_s"),
                                "best_validation_loss": training["best"], "stopped_early": training["stopped_early"]}
     manifest = run_dir / "bundle" / MANIFEST_NAME
     if manifest.is_file():
-        parity = json.loads(manifest.read_text(encoding="utf-8")).get("parity", {}).get(variant, {})
+        parity = read_result(manifest).get("parity", {}).get(variant, {})
         figures["parity_mean_cosine"] = parity.get("mean_cosine")
     stages = run_dir / "stages.json"
     if stages.is_file():
         figures["stages_wall_s"] = {name: stage["wall_s"] for name, stage in
-                                    json.loads(stages.read_text(encoding="utf-8")).items()}
+                                    read_result(stages).items()}
     return figures
 
 
@@ -190,7 +191,7 @@ def _summarise(seed_figures: list[dict]) -> tuple[dict, dict, dict]:
 def _budget(out_dir: Path) -> dict | None:
     """The training settings every run shares (engine.experiment checks they are the same)."""
     for log in sorted((Path(out_dir) / "runs").glob("*/train/training_log.json")):
-        config = json.loads(log.read_text(encoding="utf-8"))["config"]
+        config = read_result(log)["config"]
         return {key: config[key] for key in ("base_model", "steps", "batch_size", "alpha", "learning_rate",
                                              "weight_decay", "warmup_ratio", "temperature", "max_query_length",
                                              "max_passage_length", "freeze_embeddings", "validate_every",

@@ -8,10 +8,12 @@ training and evaluating again what DIR already holds.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 from engine.bundle import MANIFEST_NAME
+from engine.errors import EngineError
 from train.training_report import CURVE_FILE, LOG_FILE
 
 RESULT_FILES = (
@@ -20,6 +22,26 @@ RESULT_FILES = (
     "runs/*/eval/*.json", "runs/*/stages.json", f"runs/*/bundle/{MANIFEST_NAME}",
     f"runs/*/train/{LOG_FILE}", f"runs/*/train/{CURVE_FILE}",
 )
+
+
+def read_result(path: Path):
+    """One JSON result file; a damaged one (a bad copy, a hand edit) is an error naming it."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise EngineError(f"{path} is not a readable result file ({err}); delete it, and the experiment "
+                          "makes it again") from None
+
+
+def check_writable(results_dir: Path) -> None:
+    """Before a long run: the results dir must take files, or the first save would stop the run."""
+    try:
+        Path(results_dir).mkdir(parents=True, exist_ok=True)
+        probe = Path(results_dir) / ".write-probe"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise EngineError(f"cannot write the results dir {results_dir} ({err.strerror})") from None
 
 
 def result_files(experiment_dir: Path) -> list[Path]:
@@ -46,7 +68,10 @@ def _copy(source: Path, target: Path, files: list[Path], replace: bool) -> int:
         destination = Path(target) / relative
         if destination.exists() and not replace:
             continue
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(Path(source) / relative, destination)
+        try:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(Path(source) / relative, destination)
+        except OSError as err:
+            raise EngineError(f"cannot copy {Path(source) / relative} to {destination} ({err.strerror})") from None
         copied += 1
     return copied

@@ -2,6 +2,9 @@ import json
 import shutil
 from dataclasses import replace
 
+import pytest
+
+from engine.errors import EngineError
 from tests.train.conftest import tiny_experiment
 from train.experiment import run_experiment
 from train.experiment_report import collect
@@ -52,3 +55,19 @@ def test_restoring_never_replaces_a_file_the_experiment_dir_has(tmp_path):
     assert restore_results(tmp_path / "missing", experiment_dir) == 0
     assert save_results(experiment_dir, results) == 2
     assert json.loads((results / "runs" / "a-s0" / "eval" / "xquad-r.json").read_text()) == "here"
+
+
+def test_a_damaged_result_file_or_an_unwritable_results_dir_is_one_error(experiment_dir, tiny_model_dir, tmp_path):
+    results = tmp_path / "results"
+    experiment = replace(tiny_experiment(experiment_dir, tiny_model_dir), results_dir=results)
+    run_experiment(experiment, log=lambda line: None)
+    report = results / "runs" / "hybrid-s0" / "eval" / "xquad-r.json"
+    report.write_text("{")
+    fresh = tmp_path / "fresh"
+    with pytest.raises(EngineError, match=f"{report.name} is not a readable result file .*delete it"):
+        run_experiment(replace(experiment, out_dir=fresh), log=lambda line: None)
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(EngineError, match="cannot write the results dir .*a-file/results"):
+        run_experiment(replace(experiment, out_dir=tmp_path / "other", results_dir=tmp_path / "a-file" / "results"),
+                       log=lambda line: None)
+    assert not (tmp_path / "other" / "base").exists()
