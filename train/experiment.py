@@ -286,12 +286,12 @@ def _check_same_training(log_file: Path, config) -> None:
                           f"use a new experiment dir for a new budget")
 
 
+PATH_SETTINGS = ("data", "out_dir", "validation_data", "align_data", "align_validation_data")
+
+
 def _comparable(config: dict) -> dict:
     """Paths as file names: results restored into another experiment dir name the same files."""
     return {key: Path(config[key]).name if key in PATH_SETTINGS and config[key] else config[key] for key in config}
-
-
-PATH_SETTINGS = ("data", "out_dir", "validation_data", "align_data", "align_validation_data")
 
 
 def _base_bundle(experiment: Experiment, log) -> str:

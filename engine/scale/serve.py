@@ -58,7 +58,8 @@ def serve_on_ray(recipe, host: str, port: int, replicas: int, address: str, cpus
     with _stop_signals() as stop:
         try:
             serve.start(http_options={"host": host, "port": port})
-            shard_groups = [bound for name in shard_counts if groups for bound in group_deployments(serve, name, groups)]
+            shard_groups = [bound for name in shard_counts for bound in group_deployments(serve, name, groups)] \
+                if groups is not None else []
             serve.run(deployment.bind(*shard_groups), name=APP_NAME, route_prefix="/")
         except Exception as err:
             serve.shutdown()
