@@ -64,35 +64,51 @@ def merge_curves(results: dict, x=("xquad-r", "mono/map"), y=("xquad-r", "multi/
     """Per merged configuration, its (ratio, x, y) points from the base model (ratio 0) to the run itself (1)."""
     configs = results["configurations"]
 
-    def point(ratio: float, name: str):
-        figures = configs[name]["mean"]
-        values = (figures.get(x[0], {}).get(x[1]), figures.get(y[0], {}).get(y[1]))
-        return [] if None in values else [(ratio, *values)]
-
-    curves: dict[str, list] = {}
-    for name in configs:
-        match = MERGED.match(name)
-        if match:
-            curves.setdefault(match["config"], []).extend(point(float(match["ratio"]), name))
-    for tuned, points in curves.items():
-        points += point(0.0, "base") + (point(1.0, tuned) if tuned in configs else [])
-        points.sort()
+    curves = {}
+    for tuned, path in merge_paths(configs).items():
+        points = []
+        for ratio, name in path:
+            figures = configs[name]["mean"]
+            values = (figures.get(x[0], {}).get(x[1]), figures.get(y[0], {}).get(y[1]))
+            if None not in values:
+                points.append((ratio, *values))
+        curves[tuned] = points
     return curves
 
 
+def merge_paths(configs: dict) -> dict[str, list[tuple[float, str]]]:
+    """Per merged configuration, its (ratio, configuration) steps: the base model (0), its merges, the run (1)."""
+    paths: dict[str, list] = {}
+    for name in configs:
+        match = MERGED.match(name)
+        if match:
+            paths.setdefault(match["config"], []).append((float(match["ratio"]), name))
+    for tuned, path in paths.items():
+        path += [(0.0, "base")] * ("base" in configs) + [(1.0, tuned)] * (tuned in configs)
+        path.sort()
+    return paths
+
+
+# The trade-off panels: XQuAD-R monolingual mAP (what fine-tuning must not lose) against what it should gain.
+MONO = ("xquad-r", "mono/map")
+TRADEOFF_PANELS = ((("xquad-r", "multi/map"), "XQuAD-R multilingual mAP"),
+                   (("flores200", "cross/map"), "FLORES-200 dev bitext mAP"))
+
+
 def plot_merge_tradeoff(results: dict, path: Path) -> Path:
-    """XQuAD-R monolingual against multilingual mAP along each merge path (base = 0, fine-tuned = 1)."""
+    """XQuAD-R monolingual mAP against multilingual mAP and FLORES bitext mAP along each merge path."""
     from engine.evaluation.heatmap import load_pyplot
 
     pyplot = load_pyplot()
-    figure, axis = pyplot.subplots(figsize=(6.5, 5))
-    for tuned, points in merge_curves(results).items():
-        axis.plot([point[1] for point in points], [point[2] for point in points], "o-", label=tuned)
-        for ratio, mono, multi in points:
-            axis.annotate(f"{ratio:g}", (mono, multi), textcoords="offset points", xytext=(4, 4), fontsize=7)
-    axis.set(xlabel="XQuAD-R monolingual mAP", ylabel="XQuAD-R multilingual mAP",
-             title="Merging with the base model: (1 - R) base + R fine-tuned")
-    axis.legend(fontsize=8)
+    figure, axes = pyplot.subplots(1, len(TRADEOFF_PANELS), figsize=(12, 5))
+    for axis, (gain, label) in zip(axes, TRADEOFF_PANELS):
+        for tuned, points in merge_curves(results, MONO, gain).items():
+            axis.plot([point[1] for point in points], [point[2] for point in points], "o-", label=tuned)
+            for ratio, mono, gained in points:
+                axis.annotate(f"{ratio:g}", (mono, gained), textcoords="offset points", xytext=(4, 4), fontsize=7)
+        axis.set(xlabel="XQuAD-R monolingual mAP", ylabel=label)
+        axis.legend(fontsize=8)
+    figure.suptitle("Merging with the base model: (1 - R) base + R fine-tuned (R beside each point)")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     pyplot.close(figure)
@@ -209,6 +225,7 @@ HEADLINE = (
     ("MIRACL-subset nDCG@10", "miracl-subset", "mono/ndcg@10"), ("R@100", "miracl-subset", "mono/recall@100"),
     ("FLORES bitext mAP", "flores200", "cross/map"),
 )
+SWEEP = (*HEADLINE[:4], HEADLINE[-1], ("FLORES yo", "flores200", "cross/yo/map"))
 LONG_TAIL = (*((f"MIRACL-subset {lang}", "miracl-subset", f"mono/{lang}/ndcg@10") for lang in LONG_TAIL_MIRACL),
              *((f"XQuAD-R cross {lang}", "xquad-r", f"cross/{lang}/map") for lang in LONG_TAIL_XQUAD),
              *((f"MLQA-R cross {lang}", "mlqa-r", f"cross/{lang}/map") for lang in LONG_TAIL_MLQA),
@@ -228,6 +245,11 @@ def markdown(results: dict) -> str:
               "## Headline figures", "", *_table(configs, HEADLINE, with_runs=results["eval_variant"]), ""]
     if "base" in configs:
         lines += ["## Difference to the base model", "", *_table(configs, HEADLINE, against=configs["base"]), ""]
+    paths = merge_paths(configs)
+    if paths:
+        lines += ["## Merge sweep ((1 - R) base + R fine-tuned; R 0 is the base model, 1 the run itself)", ""]
+        for tuned, path in paths.items():
+            lines += [*_table({f"{tuned} R={ratio:g}": configs[name] for ratio, name in path}, SWEEP), ""]
     lines += ["## Long-tail languages (MIRACL-subset nDCG@10; XQuAD-R and MLQA-R cross-lingual mAP by "
               "query language)", "",
               *_table(configs, LONG_TAIL), ""]

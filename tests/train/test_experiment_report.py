@@ -36,3 +36,16 @@ def test_merge_curves_run_from_the_base_model_to_the_fine_tuned_one():
                                   "x-y": config(0.69, 0.33)}}
     assert merge_curves(results) == {"hybrid": [(0.0, 0.76, 0.16), (0.25, 0.77, 0.22), (0.5, 0.75, 0.28),
                                                 (1.0, 0.68, 0.31)]}
+
+
+def test_the_merge_sweep_table_steps_from_the_base_model_through_each_merge_to_the_run(tmp_path):
+    write_eval(tmp_path / "base", "xquad-r", 0.76)
+    write_eval(tmp_path / "runs" / "hybrid-s0", "xquad-r", 0.68)
+    write_eval(tmp_path / "runs" / "hybrid+merge0.75-s0", "xquad-r", 0.72)
+    write_eval(tmp_path / "runs" / "hybrid+merge0.25-s0", "xquad-r", 0.77)
+
+    text = markdown(collect(tmp_path))
+    sweep = text[text.index("## Merge sweep"):text.index("## Long-tail")]
+    rows = [line.strip("| ").split(" | ") for line in sweep.splitlines() if line.startswith("| hybrid R=")]
+    assert rows == [["hybrid R=0", "1", "0.760"], ["hybrid R=0.25", "1", "0.770"],
+                    ["hybrid R=0.75", "1", "0.720"], ["hybrid R=1", "1", "0.680"]]
