@@ -54,6 +54,9 @@ def register(group: click.Group) -> None:
               help="validations without improvement before stopping")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="run dir: model/, checkpoint/, log, curve")
 @click.option("--freeze-embeddings", is_flag=True, help="keep the word embeddings fixed")
+@click.option("--freeze-layers", type=int, default=0, show_default=True,
+              help="also keep the embeddings and this many lowest transformer layers fixed (a shorter backward "
+                   "pass: see docs/benchmarks/training)")
 @click.option("--languages", help="comma-separated: train on these languages' pairs only (default: all)")
 @click.option("--temperature", type=float, help="InfoNCE temperature (default 0.05, see train/loss.py; the e5 "
                                                 "family was trained with 0.01)")
@@ -73,8 +76,8 @@ def register(group: click.Group) -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--quiet", is_flag=True, help="no progress bar")
 def train_command(base, data, validation_data, validation_fraction, batching, alpha, batch_size, steps, lr,
-                  max_query_length, max_passage_length, validate_every, patience, out, freeze_embeddings, languages,
-                  temperature, distill_weight, align_data, align_validation_data, align_batch_size, align_languages,
+                  max_query_length, max_passage_length, validate_every, patience, out, freeze_embeddings, freeze_layers,
+                  languages, temperature, distill_weight, align_data, align_validation_data, align_batch_size, align_languages,
                   teacher, precision, resume, seed, quiet):
     """Fine-tune a dual encoder on parallel pair groups with InfoNCE (hybrid batching by default),
     optionally anchored to the base model (--distill-weight)."""
@@ -84,8 +87,8 @@ def train_command(base, data, validation_data, validation_fraction, batching, al
         data=data, out_dir=out, base_model=base, batching=batching, alpha=alpha, batch_size=batch_size, steps=steps,
         learning_rate=lr, **({} if temperature is None else {"temperature": temperature}),
         max_query_length=max_query_length,
-        max_passage_length=max_passage_length, freeze_embeddings=freeze_embeddings, languages=split_codes(languages),
-        validation_data=validation_data, validation_fraction=validation_fraction, validate_every=validate_every,
+        max_passage_length=max_passage_length, freeze_embeddings=freeze_embeddings, freeze_layers=freeze_layers,
+        languages=split_codes(languages), validation_data=validation_data, validation_fraction=validation_fraction, validate_every=validate_every,
         patience=patience, checkpoint_every=validate_every, distill_weight=distill_weight, align_data=align_data,
         align_validation_data=align_validation_data, align_batch_size=align_batch_size,
         align_languages=split_codes(align_languages), teacher=teacher, precision=precision, resume=resume, seed=seed,

@@ -45,6 +45,7 @@ class Configuration:
     align_sources: tuple[str, ...] = ()
     temperature: float | None = None    # None: the trainer's default
     learning_rate: float | None = None  # None: the budget's
+    freeze_layers: int = 0              # train.dual_encoder.DualEncoder.freeze_lower_layers
 
     @property
     def anchored(self) -> bool:
@@ -68,6 +69,9 @@ CONFIGURATIONS = {config.name: config for config in (
     Configuration("hybrid-anchored-lr1e-5", "hybrid", align_sources=FLORES, learning_rate=1e-5),
     Configuration("hybrid-anchored-zero-shot", "hybrid", ("ntrex128",),
                   align_sources=("flores200", "tatoeba", "ntrex128-bitext")),
+    # Faster steps (docs/benchmarks/training): the embeddings and the lower 6 or 9 of 12 layers kept fixed.
+    Configuration("hybrid-anchored-frozen6", "hybrid", align_sources=FLORES, freeze_layers=6),
+    Configuration("hybrid-anchored-frozen9", "hybrid", align_sources=FLORES, freeze_layers=9),
 )}
 
 
@@ -243,7 +247,7 @@ def _train_config(experiment: Experiment, config: Configuration, seed: int, pair
         learning_rate=config.learning_rate or budget.learning_rate,
         **({} if config.temperature is None else {"temperature": config.temperature}),
         max_query_length=budget.max_query_length, max_passage_length=budget.max_passage_length,
-        freeze_embeddings=budget.freeze_embeddings, validate_every=budget.validate_every,
+        freeze_embeddings=budget.freeze_embeddings, freeze_layers=config.freeze_layers, validate_every=budget.validate_every,
         checkpoint_every=budget.validate_every, precision=budget.precision, seed=seed, quiet=experiment.quiet,
         **anchoring,
     )

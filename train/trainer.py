@@ -58,6 +58,7 @@ class TrainConfig:
     max_query_length: int = 64
     max_passage_length: int = 128
     freeze_embeddings: bool = False
+    freeze_layers: int = 0  # also keep the embeddings and this many lowest layers fixed (DualEncoder.freeze_lower_layers)
     languages: list[str] | None = None  # train on these languages' pairs only (default: all)
     # Validation: a separate pair file, else this fraction of the training groups held out.
     validation_data: Path | None = None
@@ -107,6 +108,7 @@ def train(config: TrainConfig) -> TrainResult:
     encoder = DualEncoder(base, config.max_query_length, config.max_passage_length).to(device)
     if config.freeze_embeddings:
         encoder.freeze_word_embeddings()
+    encoder.freeze_lower_layers(config.freeze_layers)
     sampler = _batch_sampler(config, groups)
     align_sampler = _align_sampler(config, config.align_data, config.seed) if config.align_data else None
     validation = _validation_batches(config, validation_groups)

@@ -87,6 +87,31 @@ def test_frozen_word_embeddings_stay_unchanged(tiny_model_dir, pairs_file, tmp_p
                            after.encoder.layer[0].attention.self.query.weight)
 
 
+def test_frozen_lower_layers_stay_unchanged_and_run_without_dropout(tiny_model_dir, pairs_file, tmp_path):
+    from transformers import AutoModel
+
+    from train.dual_encoder import DualEncoder
+
+    result = train(_config(tiny_model_dir, pairs_file, tmp_path / "run", steps=2, validation_fraction=0.0,
+                           freeze_layers=1, learning_rate=1e-3, warmup_ratio=0.0))
+    before, after = AutoModel.from_pretrained(tiny_model_dir), AutoModel.from_pretrained(result.model_dir)
+    for name, weight in before.state_dict().items():
+        trained = not name.startswith(("embeddings.", "encoder.layer.0.")) and "pooler" not in name
+        assert torch.equal(weight, after.state_dict()[name]) != trained, name
+
+    encoder = DualEncoder(tiny_model_dir, 16, 16)
+    encoder.freeze_lower_layers(1)
+    encoder.train()
+    assert not encoder.model.encoder.layer[0].training and encoder.model.encoder.layer[1].training
+    assert not any(parameter.requires_grad for parameter in encoder.model.embeddings.parameters())
+
+
+@pytest.mark.parametrize("count", [-1, 2])
+def test_freezing_more_layers_than_can_be_trained_is_refused(tiny_model_dir, pairs_file, tmp_path, count):
+    with pytest.raises(EngineError, match=f"freeze layers must be between 0 and 1 \\(the model has 2 layers\\), got {count}"):
+        train(_config(tiny_model_dir, pairs_file, tmp_path / "run", freeze_layers=count))
+
+
 @pytest.mark.parametrize("overrides, message", [
     ({"steps": 0}, "steps must be at least 1"),
     ({"validation_fraction": 1.0}, "validation_fraction"),
