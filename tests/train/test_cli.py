@@ -17,10 +17,11 @@ def test_train_command_runs_a_few_steps(tiny_model_dir, tmp_path):
     result = CliRunner().invoke(train_command, [
         "--base", str(tiny_model_dir), "--data", str(data), "--batching", "x-y", "--batch-size", "3",
         "--steps", "2", "--validation-fraction", "0", "--out", str(tmp_path / "run"), "--freeze-embeddings",
-        "--quiet"])
+        "--freeze-layers", "1", "--quiet"])
     assert result.exit_code == 0, result.output
     assert "trained 2 steps" in result.output
-    assert json.loads((tmp_path / "run" / LOG_FILE).read_text(encoding="utf-8"))["config"]["batching"] == "x-y"
+    config = json.loads((tmp_path / "run" / LOG_FILE).read_text(encoding="utf-8"))["config"]
+    assert config["batching"] == "x-y" and config["freeze_layers"] == 1
 
 
 def test_build_pairs_command(tmp_path):
