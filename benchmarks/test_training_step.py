@@ -66,6 +66,7 @@ def test_training_step(benchmark, recipe, pytestconfig, name):
     from train.dual_encoder import DualEncoder
     from train.samplers import BatchSampler
     from train.trainer import TrainConfig, training_step
+
     precision, frozen_fraction = RECIPES[name]
     if precision == "bf16" and not cpu_has_native_bf16():
         pytest.skip("this CPU has neither avx512_bf16 nor amx_bf16, so bf16 training is refused here")

@@ -76,9 +76,9 @@ def register(group: click.Group) -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--quiet", is_flag=True, help="no progress bar")
 def train_command(base, data, validation_data, validation_fraction, batching, alpha, batch_size, steps, lr,
-                  max_query_length, max_passage_length, validate_every, patience, out, freeze_embeddings, freeze_layers,
-                  languages, temperature, distill_weight, align_data, align_validation_data, align_batch_size, align_languages,
-                  teacher, precision, resume, seed, quiet):
+                  max_query_length, max_passage_length, validate_every, patience, out, freeze_embeddings,
+                  freeze_layers, languages, temperature, distill_weight, align_data, align_validation_data,
+                  align_batch_size, align_languages, teacher, precision, resume, seed, quiet):
     """Fine-tune a dual encoder on parallel pair groups with InfoNCE (hybrid batching by default),
     optionally anchored to the base model (--distill-weight)."""
     from train.trainer import TrainConfig, train  # torch: imported only when training
@@ -88,7 +88,8 @@ def train_command(base, data, validation_data, validation_fraction, batching, al
         learning_rate=lr, **({} if temperature is None else {"temperature": temperature}),
         max_query_length=max_query_length,
         max_passage_length=max_passage_length, freeze_embeddings=freeze_embeddings, freeze_layers=freeze_layers,
-        languages=split_codes(languages), validation_data=validation_data, validation_fraction=validation_fraction, validate_every=validate_every,
+        languages=split_codes(languages), validation_data=validation_data, validation_fraction=validation_fraction,
+        validate_every=validate_every,
         patience=patience, checkpoint_every=validate_every, distill_weight=distill_weight, align_data=align_data,
         align_validation_data=align_validation_data, align_batch_size=align_batch_size,
         align_languages=split_codes(align_languages), teacher=teacher, precision=precision, resume=resume, seed=seed,

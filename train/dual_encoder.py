@@ -39,6 +39,8 @@ class DualEncoder(torch.nn.Module):
 
         Nothing below the first trained layer needs a gradient, so a training step's backward pass stops
         there. The frozen part also runs without dropout (as at inference): it is a fixed feature extractor."""
+        if count == 0:
+            return  # nothing to freeze, whatever the architecture
         layers = getattr(getattr(self.model, "encoder", None), "layer", None)
         if layers is None or not hasattr(self.model, "embeddings"):
             raise EngineError(f"cannot freeze layers of a {type(self.model).__name__}: "
@@ -46,7 +48,7 @@ class DualEncoder(torch.nn.Module):
         if not 0 <= count < len(layers):
             raise EngineError(f"freeze layers must be between 0 and {len(layers) - 1} "
                               f"(the model has {len(layers)} layers), got {count}")
-        self.frozen = [self.model.embeddings, *layers[:count]] if count else []
+        self.frozen = [self.model.embeddings, *layers[:count]]
         for module in self.frozen:
             module.requires_grad_(False)
         self.train(self.training)

@@ -247,8 +247,8 @@ def _train_config(experiment: Experiment, config: Configuration, seed: int, pair
         learning_rate=config.learning_rate or budget.learning_rate,
         **({} if config.temperature is None else {"temperature": config.temperature}),
         max_query_length=budget.max_query_length, max_passage_length=budget.max_passage_length,
-        freeze_embeddings=budget.freeze_embeddings, freeze_layers=config.freeze_layers, validate_every=budget.validate_every,
-        checkpoint_every=budget.validate_every, precision=budget.precision, seed=seed, quiet=experiment.quiet,
+        freeze_embeddings=budget.freeze_embeddings, freeze_layers=config.freeze_layers,
+        validate_every=budget.validate_every, checkpoint_every=budget.validate_every, precision=budget.precision, seed=seed, quiet=experiment.quiet,
         **anchoring,
     )
 
