@@ -8,6 +8,7 @@ sentence-transformers sorts by character count, which pads multilingual batches 
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import warnings
 from pathlib import Path
@@ -17,8 +18,8 @@ import onnxruntime as ort
 
 from engine.bundle import ModelBundle
 from engine.encoder import CPU, Encoder
+from engine.machine import CPUINFO, cpu_flags
 from export.model_settings import read_settings
-from export.onnx_export import quantization_preset
 
 BATCH_SIZE = 32
 
@@ -99,7 +100,18 @@ def st_torch(model_dir: Path):
 
 
 # Named by us: sentence-transformers' own name depends on the preset's weight type (qint8 or quint8).
-ST_INT8_SUFFIX = "int8_engine_preset"
+ST_INT8_SUFFIX = "int8_cpu_preset"
+
+
+def st_quantization_preset(cpuinfo: Path = CPUINFO) -> str:
+    """The optimum preset a sentence-transformers user picks for this CPU: avx512_vnni, avx512, avx2 or arm64."""
+    if platform.machine().lower() in ("arm64", "aarch64"):
+        return "arm64"
+    flags = cpu_flags(cpuinfo)
+    for flag, preset in (("avx512_vnni", "avx512_vnni"), ("avx512f", "avx512"), ("avx2", "avx2")):
+        if flag in flags:
+            return preset
+    return "avx2"
 
 
 def st_int8_file() -> str:
@@ -111,7 +123,7 @@ def export_st_onnx_int8(model_dir: Path, out_dir: Path) -> Path:
     """sentence-transformers' own recipe: ONNX backend export, then its dynamic int8 quantisation.
 
     It writes into the model dir, so it works on `out_dir`, a mirror of `model_dir` made of symlinks.
-    The preset is the one the engine's exporter picks for this CPU.
+    The preset is the one its documentation has a user pick for this CPU.
     """
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.backend import export_dynamic_quantized_onnx_model
@@ -120,7 +132,7 @@ def export_st_onnx_int8(model_dir: Path, out_dir: Path) -> Path:
     with warnings.catch_warnings():  # the exporter's tracer and deprecation notes
         warnings.simplefilter("ignore")
         exported = SentenceTransformer(str(out_dir), device="cpu", backend="onnx")
-        export_dynamic_quantized_onnx_model(exported, quantization_preset(), str(out_dir), file_suffix=ST_INT8_SUFFIX)
+        export_dynamic_quantized_onnx_model(exported, st_quantization_preset(), str(out_dir), file_suffix=ST_INT8_SUFFIX)
     if not (out_dir / st_int8_file()).is_file():
         raise FileNotFoundError(f"sentence-transformers wrote no {st_int8_file()} in {out_dir}")
     return out_dir

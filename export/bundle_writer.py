@@ -32,7 +32,6 @@ from export.onnx_export import (
     export_onnx,
     matmuls_kept_fp32,
     optimize_fp32,
-    quantization_preset,
     quantize_int8,
 )
 from export.parity import check_int8_parity, format_parity_report, int8_passes, parity_report
@@ -99,12 +98,12 @@ def _add_int8(manifest: dict, model_dir: Path, exported: Path, work: Path, bundl
               recipes) -> None:
     """Quantise with each of `recipes` in turn until one passes the parity gate (the last is kept
     either way, and check_int8_parity judges it); records the parity of every recipe tried."""
-    preset, tried = quantization_preset(), {}
+    tried = {}
     for recipe in recipes:
         kept = matmuls_kept_fp32(exported, recipe)
         if recipe.keep_fp32 and not kept:
             continue  # this architecture's graph has none of those MatMuls: the same graph as before
-        graph = step(f"int8 quantisation ({recipe.name})", quantize_int8, exported, work, preset, recipe, kept)
+        graph = step(f"int8 quantisation ({recipe.name})", quantize_int8, exported, work, recipe, kept)
         manifest["variants"]["int8"] = {**_place(graph, bundle_dir / VARIANT_FILES["int8"]), "recipe": recipe.name}
         manifest["parity"] = step("parity check", parity_report, model_dir, ModelBundle(bundle_dir, manifest))
         tried[recipe.name] = manifest["parity"]["int8"]["mean_cosine"]

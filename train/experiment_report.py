@@ -152,8 +152,13 @@ def _eval_variant(out_dir: Path) -> str:
 
 def _run_figures(run_dir: Path, variant: str) -> dict:
     figures: dict = {"benchmarks": {}}
+    formats = set()
     for path in sorted((run_dir / "eval").glob("*.json")):
-        figures["benchmarks"][path.stem] = _benchmark_figures(read_result(path))
+        report = read_result(path)
+        figures["benchmarks"][path.stem] = _benchmark_figures(report)
+        if "quantization" in report.get("model", {}):
+            formats.add(_quantization_format(report["model"]["quantization"]))
+    figures["quantization_formats"] = sorted(formats)
     log = run_dir / "train" / "training_log.json"
     if log.is_file():
         training = read_result(log)
@@ -168,6 +173,23 @@ def _run_figures(run_dir: Path, variant: str) -> dict:
         figures["stages_wall_s"] = {name: stage["wall_s"] for name, stage in
                                     read_result(stages).items()}
     return figures
+
+
+def _quantization_format(description: str) -> str:
+    """A variant's quantisation without its int8 recipe: the recipe may differ between models (the
+    export escalates it until the parity gate passes), the format of the numbers should not."""
+    return re.sub(r", recipe .*$", "", description)
+
+
+def _mixed_formats(configs: dict) -> dict[str, list[str]]:
+    """Quantisation format -> the configurations evaluated with it, when there is more than one."""
+    users: dict[str, list[str]] = {}
+    for name, config in configs.items():
+        for run in config["seeds"].values():
+            for fmt in run.get("quantization_formats", []):
+                if name not in users.setdefault(fmt, []):
+                    users[fmt].append(name)
+    return users if len(users) > 1 else {}
 
 
 def _benchmark_figures(report: dict) -> dict:
@@ -241,8 +263,13 @@ def markdown(results: dict) -> str:
                                                               results["budget"].items()), ""]
     lines += [f"Every model evaluated as its {results['eval_variant']} bundle. "
               "Several seeds: mean ± half the range over seeds; `(1 seed)`: a benchmark run for fewer "
-              "of the configuration's seeds.", "",
-              "## Headline figures", "", *_table(configs, HEADLINE, with_runs=results["eval_variant"]), ""]
+              "of the configuration's seeds.", ""]
+    mixed = _mixed_formats(configs)
+    if mixed:
+        lines += ["**Not every model was quantised the same way**, so differences between these groups "
+                  "include the format's: " + "; ".join(f"{fmt}: {', '.join(names)}" for fmt, names in mixed.items()),
+                  ""]
+    lines += ["## Headline figures", "", *_table(configs, HEADLINE, with_runs=results["eval_variant"]), ""]
     if "base" in configs:
         lines += ["## Difference to the base model", "", *_table(configs, HEADLINE, against=configs["base"]), ""]
     paths = merge_paths(configs)

@@ -3,8 +3,8 @@ import json
 from train.experiment_report import collect, markdown
 
 
-def write_eval(run_dir, benchmark, mono_map):
-    report = {"languages": ["en"],
+def write_eval(run_dir, benchmark, mono_map, quantization="dynamic int8 (format A), recipe all-matmuls"):
+    report = {"languages": ["en"], "model": {"variant": "int8", "quantization": quantization},
               "settings": {"mono": {"macro": {"map": mono_map}, "pools": {"en": {"map": mono_map, "queries": 3}}}}}
     (run_dir / "eval").mkdir(parents=True, exist_ok=True)
     (run_dir / "eval" / f"{benchmark}.json").write_text(json.dumps(report), encoding="utf-8")
@@ -49,3 +49,13 @@ def test_the_merge_sweep_table_steps_from_the_base_model_through_each_merge_to_t
     rows = [line.strip("| ").split(" | ") for line in sweep.splitlines() if line.startswith("| hybrid R=")]
     assert rows == [["hybrid R=0", "1", "0.760"], ["hybrid R=0.25", "1", "0.770"],
                     ["hybrid R=0.75", "1", "0.720"], ["hybrid R=1", "1", "0.680"]]
+
+
+def test_models_quantised_in_different_formats_are_named_and_recipes_do_not_count(tmp_path):
+    write_eval(tmp_path / "base", "xquad-r", 0.76)
+    write_eval(tmp_path / "runs" / "hybrid-s0", "xquad-r", 0.68, "dynamic int8 (format A), recipe ffn-output-fp32")
+    assert "quantised the same way" not in markdown(collect(tmp_path))
+
+    write_eval(tmp_path / "runs" / "x-x-s0", "xquad-r", 0.70, "dynamic int8 (format B), recipe all-matmuls")
+    note = next(line for line in markdown(collect(tmp_path)).splitlines() if "quantised the same way" in line)
+    assert "dynamic int8 (format A): base, hybrid; dynamic int8 (format B): x-x" in note
