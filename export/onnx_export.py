@@ -15,6 +15,14 @@ CPU_OPTIMIZATION_LEVEL = 2  # optimum's O2: ORT extended optimisations + transfo
 # Per-channel weight scales: on the default model, mean cosine to fp32 0.9965 vs 0.9877 per-tensor,
 # at the same speed and size.
 INT8_PER_CHANNEL = True
+# What every int8 graph this export writes has in common; a bundle's description adds its recipe.
+INT8_FORMAT = ("dynamic int8 (u8 activations, s8 weights in 7 bits), "
+               f"{'per-channel' if INT8_PER_CHANNEL else 'per-tensor'}")
+
+
+def int8_format_of(description: str) -> str:
+    """A recorded int8 description without its recipe (which may differ between models of one format)."""
+    return re.sub(r", recipe .*$", "", description)
 
 
 @dataclass(frozen=True)
@@ -119,10 +127,8 @@ def quantize_int8(exported: Path, work_dir: Path, recipe: Int8Recipe, kept: list
                                            nodes_to_exclude=kept)
     out = work_dir / f"int8-{recipe.name}"
     ORTQuantizer.from_pretrained(exported.parent, file_name=exported.name).quantize(config, out, file_suffix=None)
-    granularity = "per-channel" if INT8_PER_CHANNEL else "per-tensor"
     fp32_part = f"; {len(kept)} MatMuls kept fp32 ({', '.join(recipe.keep_fp32)})" if kept else ""
-    return Graph(out / exported.name, f"dynamic int8 (u8 activations, s8 weights in 7 bits), {granularity}, "
-                                      f"recipe {recipe.name}{fp32_part}")
+    return Graph(out / exported.name, f"{INT8_FORMAT}, recipe {recipe.name}{fp32_part}")
 
 
 def _optimize(exported: Path, out: Path, config) -> Path:

@@ -179,11 +179,15 @@ def build_pairs_command(out, sources, languages, split, window, data_dir, mmarco
                                                  "each run (WiSE-FT), e.g. 0.25,0.5,0.75")
 @click.option("--results", "results_dir", type=click.Path(path_type=Path, file_okay=False),
               help="also keep the figures, logs and tables (no weights) here, and continue from those found here")
+@click.option("--requantize", is_flag=True,
+              help="export and evaluate again each requested model (and the base model) whose int8 bundle is "
+                   "in an older format than `engine export` writes now; needs their weights")
 @click.option("--data-dir", type=click.Path(path_type=Path), help="data root (default: ENGINE_DATA_DIR)")
 @click.option("--quiet", is_flag=True, help="no progress bars")
 def experiment_command(out, configs, seeds, evals, base, steps, batch_size, alpha, lr, max_query_length,
                        max_passage_length, freeze_embeddings, validate_every, eval_variant, device, threads,
-                       distill_weight, align_batch_size, precision, merge_ratios, results_dir, data_dir, quiet):
+                       distill_weight, align_batch_size, precision, merge_ratios, results_dir, requantize, data_dir,
+                       quiet):
     """Train each configuration with one budget, export and evaluate it and the base model; write the table."""
     try:
         seed_list = tuple(int(seed) for seed in seeds.split(",") if seed.strip())
@@ -198,7 +202,7 @@ def experiment_command(out, configs, seeds, evals, base, steps, batch_size, alph
                       distill_weight=distill_weight, align_batch_size=align_batch_size, precision=precision),
         evals=tuple(EvalSpec.parse(text) for text in evals) or DEFAULT_EVALS,
         base_model=base, eval_variant=eval_variant, device=device, threads=threads,
-        merge_ratios=_ratios(merge_ratios), results_dir=results_dir, quiet=quiet,
+        merge_ratios=_ratios(merge_ratios), results_dir=results_dir, requantize=requantize, quiet=quiet,
     )
     run_experiment(experiment, data_dir, log=lambda line: click.echo(line, err=True))
     from train.experiment_report import write_report  # noqa: E402 (imported after the long run: see below)

@@ -133,6 +133,7 @@ class Experiment:
     threads: int = 0
     merge_ratios: tuple[float, ...] = ()  # also merge every run with the base model at these ratios
     results_dir: Path | None = None       # where its small files are kept apart (train.experiment_results)
+    requantize: bool = False              # export again bundles of an older int8 format (train.requantize)
     quiet: bool = False
 
     def run_dir(self, config: Configuration, seed: int) -> Path:
@@ -159,6 +160,11 @@ def run_experiment(experiment: Experiment, data_root: Path | None = None, log=pr
         if restored:
             log(f"restored {restored} result files from {experiment.results_dir}")
     _check_evaluation_settings(experiment)
+    if experiment.requantize and experiment.eval_variant == "int8":
+        from train.requantize import drop_stale_quantisation
+
+        drop_stale_quantisation(experiment.out_dir, _model_dirs(experiment), experiment.base_model == "default",
+                                experiment.results_dir, log)
     if not _evaluated(experiment, experiment.out_dir / "base"):
         _evaluate_all(experiment, _base_bundle(experiment, log), experiment.out_dir / "base", log)
     for config in experiment.configurations:
@@ -184,6 +190,19 @@ def run_experiment(experiment: Experiment, data_root: Path | None = None, log=pr
                 _export(merged / "model", merged, f"{merged.name} ({experiment.base_model} merged with {run_dir.name})",
                         experiment.eval_variant, log)
                 _evaluate_all(experiment, str(merged / "bundle"), merged, log)
+
+
+def _model_dirs(experiment: Experiment) -> dict[Path, Path]:
+    """Each requested run and merge dir -> the HF model dir its bundle is exported from."""
+    dirs = {}
+    for config in experiment.configurations:
+        for seed in experiment.seeds:
+            run_dir = experiment.run_dir(config, seed)
+            dirs[run_dir] = run_dir / "train" / "model"
+            for ratio in experiment.merge_ratios:
+                merged = experiment.merged_dir(config, seed, ratio)
+                dirs[merged] = merged / "model"
+    return dirs
 
 
 def _check_budget(budget: Budget) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 
 from engine.bundle import MANIFEST_NAME
 from engine.machine import machine
+from export.onnx_export import int8_format_of
 from train.experiment import SETTINGS_FILE
 from train.experiment_results import read_result
 
@@ -157,7 +158,7 @@ def _run_figures(run_dir: Path, variant: str) -> dict:
         report = read_result(path)
         figures["benchmarks"][path.stem] = _benchmark_figures(report)
         if "quantization" in report.get("model", {}):
-            formats.add(_quantization_format(report["model"]["quantization"]))
+            formats.add(int8_format_of(report["model"]["quantization"]))
     figures["quantization_formats"] = sorted(formats)
     log = run_dir / "train" / "training_log.json"
     if log.is_file():
@@ -173,12 +174,6 @@ def _run_figures(run_dir: Path, variant: str) -> dict:
         figures["stages_wall_s"] = {name: stage["wall_s"] for name, stage in
                                     read_result(stages).items()}
     return figures
-
-
-def _quantization_format(description: str) -> str:
-    """A variant's quantisation without its int8 recipe: the recipe may differ between models (the
-    export escalates it until the parity gate passes), the format of the numbers should not."""
-    return re.sub(r", recipe .*$", "", description)
 
 
 def _mixed_formats(configs: dict) -> dict[str, list[str]]:
