@@ -180,8 +180,9 @@ def build_pairs_command(out, sources, languages, split, window, data_dir, mmarco
 @click.option("--results", "results_dir", type=click.Path(path_type=Path, file_okay=False),
               help="also keep the figures, logs and tables (no weights) here, and continue from those found here")
 @click.option("--requantize", is_flag=True,
-              help="export and evaluate again each requested model (and the base model) whose int8 bundle is "
-                   "in an older format than `engine export` writes now; needs their weights")
+              help="export again each requested model (and the base model) whose int8 bundle is in an older "
+                   "format than `engine export` writes now, and evaluate it again on each --eval whose report is; "
+                   "needs their weights")
 @click.option("--data-dir", type=click.Path(path_type=Path), help="data root (default: ENGINE_DATA_DIR)")
 @click.option("--quiet", is_flag=True, help="no progress bars")
 def experiment_command(out, configs, seeds, evals, base, steps, batch_size, alpha, lr, max_query_length,

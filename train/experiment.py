@@ -163,8 +163,8 @@ def run_experiment(experiment: Experiment, data_root: Path | None = None, log=pr
     if experiment.requantize and experiment.eval_variant == "int8":
         from train.requantize import drop_stale_quantisation
 
-        drop_stale_quantisation(experiment.out_dir, _model_dirs(experiment), experiment.base_model == "default",
-                                experiment.results_dir, log)
+        drop_stale_quantisation(experiment.out_dir, _model_dirs(experiment), [spec.name for spec in experiment.evals],
+                                experiment.base_model == "default", experiment.results_dir, log)
     if not _evaluated(experiment, experiment.out_dir / "base"):
         _evaluate_all(experiment, _base_bundle(experiment, log), experiment.out_dir / "base", log)
     for config in experiment.configurations:
