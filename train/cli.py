@@ -69,6 +69,8 @@ def register(group: click.Group) -> None:
               help="translation groups whose align loss joins the validation loss (e.g. the FLORES dev split)")
 @click.option("--align-batch-size", type=int, default=16, show_default=True, help="translation pairs per step")
 @click.option("--align-languages", help="comma-separated: align translations in these languages only")
+@click.option("--free-languages", help="comma-separated: the keep term of anchoring leaves texts in these "
+                                     "languages free to move (where the teacher is weak); default: keeps all")
 @click.option("--teacher", help="the teacher's model bundle dir or `default` (default: the base model's bundle)")
 @click.option("--precision", type=click.Choice(PRECISIONS), default="auto", show_default=True,
               help="auto: bf16 autocast on CUDA and on CPUs with avx512_bf16 or AMX, else fp32")
@@ -78,7 +80,7 @@ def register(group: click.Group) -> None:
 def train_command(base, data, validation_data, validation_fraction, batching, alpha, batch_size, steps, lr,
                   max_query_length, max_passage_length, validate_every, patience, out, freeze_embeddings,
                   freeze_layers, languages, temperature, distill_weight, align_data, align_validation_data,
-                  align_batch_size, align_languages, teacher, precision, resume, seed, quiet):
+                  align_batch_size, align_languages, free_languages, teacher, precision, resume, seed, quiet):
     """Fine-tune a dual encoder on parallel pair groups with InfoNCE (hybrid batching by default),
     optionally anchored to the base model (--distill-weight)."""
     from train.trainer import TrainConfig, train  # torch: imported only when training
@@ -92,8 +94,8 @@ def train_command(base, data, validation_data, validation_fraction, batching, al
         validate_every=validate_every,
         patience=patience, checkpoint_every=validate_every, distill_weight=distill_weight, align_data=align_data,
         align_validation_data=align_validation_data, align_batch_size=align_batch_size,
-        align_languages=split_codes(align_languages), teacher=teacher, precision=precision, resume=resume, seed=seed,
-        quiet=quiet,
+        align_languages=split_codes(align_languages), free_languages=split_codes(free_languages), teacher=teacher,
+        precision=precision, resume=resume, seed=seed, quiet=quiet,
     ))
     stopped = " (stopped early)" if result.stopped_early else ""
     click.echo(f"trained {result.steps_done} steps{stopped}; model: {result.model_dir}")

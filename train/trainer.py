@@ -73,6 +73,9 @@ class TrainConfig:
     align_validation_data: Path | None = None  # translation groups whose align loss joins validation
     align_batch_size: int = 16
     align_languages: list[str] | None = None   # translations in these languages only (default: all)
+    # The keep term leaves texts in these languages free to move: where the teacher is weak, keeping its
+    # embeddings would hold back what the pairs teach (default: keep every text).
+    free_languages: list[str] | None = None
     source_language: str = "en"                # the teacher embeds this side of each translation pair
     teacher: str | None = None                 # bundle dir or `default`; default: the base model's bundle
     precision: str = "auto"                    # train.precision: auto, fp32 or bf16 (autocast)
@@ -93,6 +96,7 @@ def train(config: TrainConfig) -> TrainResult:
     out_dir = Path(config.out_dir)
     _check_config(config)
     groups, validation_groups = _training_and_validation_groups(config)
+    _check_free_languages(config.free_languages, groups)
     checkpoint = out_dir / CHECKPOINT_DIR
     resuming = config.resume and (checkpoint / TRAINER_STATE_FILE).is_file()
     if config.resume and not resuming:
@@ -190,8 +194,18 @@ def _check_config(config: TrainConfig) -> None:
         raise EngineError(f"distill weight must be 0 or more, got {config.distill_weight}")
     if config.distill_weight == 0 and (config.align_data or config.align_validation_data or config.teacher):
         raise EngineError("alignment data and a teacher are used by anchoring only: give a distill weight above 0")
+    if config.free_languages and config.distill_weight == 0:
+        raise EngineError("free languages are left out of the keep term of anchoring: give a distill weight above 0")
     if config.align_validation_data and not config.align_data:
         raise EngineError("alignment validation data needs alignment data (--align-data) to train on")
+
+
+def _check_free_languages(free_languages: list[str] | None, groups: list[PairGroup]) -> None:
+    found = {lang for group in groups for lang in group.languages}
+    missing = [lang for lang in free_languages or () if lang not in found]
+    if missing:
+        raise EngineError(f"free language {missing[0]!r} has no pairs in the training data "
+                          f"(it has: {', '.join(sorted(found))})")
 
 
 def _training_and_validation_groups(config: TrainConfig) -> tuple[list[PairGroup], list[PairGroup]]:
@@ -289,11 +303,12 @@ def _batch_terms(forward, batch: list[TrainingPair], align: list[tuple[str, str]
         return torch.from_numpy(teacher.get(texts, prefix, length)).to(device)
 
     bundle, encoder = teacher.bundle, getattr(forward, "module", forward).encoder
-    passage_count = len(batch) + len(_negatives(batch))
-    terms["keep"] = anchor_distance(torch.cat([queries, passages]), torch.cat([
+    kept = torch.tensor(_kept_rows(local, config.free_languages), device=queries.device)
+    kept_count = sum(_kept_rows(batch, config.free_languages))
+    terms["keep"] = anchor_distance(torch.cat([queries, passages])[kept], torch.cat([
         targets([pair.query for pair in local], bundle.query_prefix, encoder.max_query_length),
         targets([pair.passage for pair in local] + _negatives(local), bundle.passage_prefix,
-                encoder.max_passage_length)]), reduction="sum") * ranks.world / (len(batch) + passage_count)
+                encoder.max_passage_length)])[kept], reduction="sum") * ranks.world / max(kept_count, 1)
     if align:
         terms["align"] = queries.new_zeros(())  # this rank's slice of the translation pairs may be empty
         if aligned is not None:
@@ -305,6 +320,14 @@ def _batch_terms(forward, batch: list[TrainingPair], align: list[tuple[str, str]
 
 def _negatives(pairs: list[TrainingPair]) -> list[str]:
     return [negative for pair in pairs for negative in pair.negatives]
+
+
+def _kept_rows(pairs: list[TrainingPair], free_languages: list[str] | None) -> list[bool]:
+    """Which rows of torch.cat([queries, passages, negatives]) the keep term holds at the teacher's
+    embedding: all but those in a free language (a negative is in its pair's passage language)."""
+    free = set(free_languages or ())
+    return ([pair.query_lang not in free for pair in pairs] + [pair.passage_lang not in free for pair in pairs]
+            + [pair.passage_lang not in free for pair in pairs for _ in pair.negatives])
 
 
 class _TrainingForward(torch.nn.Module):

@@ -129,3 +129,14 @@ def test_a_run_is_compared_by_the_precision_it_trained_in_not_the_one_asked_for(
     else:  # a CPU with native bf16: auto means bf16 here, which the fp32 run was not trained in
         with pytest.raises(EngineError, match=r"trained with other settings \(precision fp32\)"):
             run_experiment(auto, log=lambda line: None)
+
+
+def test_the_free_yoruba_configuration_leaves_yoruba_out_of_the_keep_term(tmp_path, tiny_model_dir):
+    from train.experiment import _train_config
+
+    experiment = tiny_experiment(tmp_path, tiny_model_dir, configs=("hybrid-anchored-free-yo", "hybrid-anchored"))
+    free, anchored = (_train_config(experiment, config, 0, tmp_path / "pairs.jsonl",
+                                    (tmp_path / "align.jsonl", tmp_path / "dev.jsonl"), tmp_path / "run")
+                      for config in experiment.configurations)
+    assert free.free_languages == ["yo"] and anchored.free_languages is None
+    assert replace(free, free_languages=None) == anchored

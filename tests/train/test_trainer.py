@@ -166,11 +166,34 @@ def test_anchoring_keeps_the_student_nearer_the_teacher(tiny_model_dir, tiny_bun
     assert drift(distill_weight=50.0) < drift()
 
 
+def test_free_languages_are_left_out_of_the_keep_term(tiny_model_dir, tiny_bundle, pairs_file, tmp_path):
+    def keep_terms(free_languages):
+        run = tmp_path / "-".join(free_languages)
+        train(_config(tiny_model_dir, pairs_file, run, learning_rate=1e-3, distill_weight=2.0,
+                      teacher=str(tiny_bundle), free_languages=free_languages))
+        log = _log(run)
+        return [entry["keep"] for entry in log["train"] + log["validation"]]
+
+    assert all(keep == 0.0 for keep in keep_terms(["en", "de"]))
+    assert all(keep > 0.0 for keep in keep_terms(["de"]))  # hybrid batches: every one holds English texts
+
+
+def test_kept_rows_follow_the_order_of_queries_passages_and_negatives():
+    from train.samplers import TrainingPair
+    from train.trainer import _kept_rows
+
+    pairs = [TrainingPair("q1", "en", "p1", "yo", ("n1", "n2")), TrainingPair("q2", "yo", "p2", "en", ())]
+    assert _kept_rows(pairs, ["yo"]) == [True, False, False, True, False, False]
+    assert _kept_rows(pairs, None) == [True] * 6
+
+
 def test_bad_anchoring_settings(tiny_model_dir, pairs_file, align_file, tmp_path):
     for overrides, message in [
         (dict(distill_weight=-1.0), "distill weight must be 0 or more"),
         (dict(align_data=align_file), "give a distill weight above 0"),
         (dict(distill_weight=1.0, align_validation_data=align_file), "needs alignment data"),
+        (dict(free_languages=["de"]), "free languages are left out of the keep term"),
+        (dict(distill_weight=1.0, free_languages=["yo"]), "free language 'yo' has no pairs in the training data"),
     ]:
         with pytest.raises(EngineError, match=message):
             train(_config(tiny_model_dir, pairs_file, tmp_path / "run", **overrides))
