@@ -118,11 +118,15 @@ def _restricted(groups: list[PairGroup], languages: list[str] | None) -> list[Pa
     """The groups with only the pairs in `languages` (all when None); groups left empty are dropped."""
     if languages is None:
         return list(groups)
-    found = {lang for group in groups for lang in group.languages}
-    missing = [lang for lang in languages if lang not in found]
-    if missing:
-        raise EngineError(f"language {missing[0]!r} has no pairs in the training data "
-                          f"(it has: {', '.join(sorted(found))})")
+    check_languages_have_pairs(groups, languages)
     kept = [PairGroup(group.group, {lang: pair for lang, pair in group.pairs.items() if lang in languages})
             for group in groups]
     return [group for group in kept if group.pairs]
+
+
+def check_languages_have_pairs(groups: list[PairGroup], languages: list[str], what: str = "language") -> None:
+    found = {lang for group in groups for lang in group.languages}
+    missing = [lang for lang in languages if lang not in found]
+    if missing:
+        raise EngineError(f"{what} {missing[0]!r} has no pairs in the training data "
+                          f"(it has: {', '.join(sorted(found))})")

@@ -31,7 +31,7 @@ from train.dual_encoder import DualEncoder
 from train.loss import DEFAULT_TEMPERATURE, info_nce_loss
 from train.pairs import PairGroup, read_pair_groups
 from train.precision import autocast, resolve_precision, training_device
-from train.samplers import BatchSampler, TrainingPair
+from train.samplers import BatchSampler, TrainingPair, check_languages_have_pairs
 from train.teacher import Teacher, teacher_bundle
 from train.training_report import CURVE_FILE, LOG_FILE, plot_training_curve, write_training_log
 from train.translations import read_translation_groups
@@ -96,7 +96,7 @@ def train(config: TrainConfig) -> TrainResult:
     out_dir = Path(config.out_dir)
     _check_config(config)
     groups, validation_groups = _training_and_validation_groups(config)
-    _check_free_languages(config.free_languages, groups)
+    check_languages_have_pairs(groups, config.free_languages or [], what="free language")
     checkpoint = out_dir / CHECKPOINT_DIR
     resuming = config.resume and (checkpoint / TRAINER_STATE_FILE).is_file()
     if config.resume and not resuming:
@@ -198,14 +198,6 @@ def _check_config(config: TrainConfig) -> None:
         raise EngineError("free languages are left out of the keep term of anchoring: give a distill weight above 0")
     if config.align_validation_data and not config.align_data:
         raise EngineError("alignment validation data needs alignment data (--align-data) to train on")
-
-
-def _check_free_languages(free_languages: list[str] | None, groups: list[PairGroup]) -> None:
-    found = {lang for group in groups for lang in group.languages}
-    missing = [lang for lang in free_languages or () if lang not in found]
-    if missing:
-        raise EngineError(f"free language {missing[0]!r} has no pairs in the training data "
-                          f"(it has: {', '.join(sorted(found))})")
 
 
 def _training_and_validation_groups(config: TrainConfig) -> tuple[list[PairGroup], list[PairGroup]]:
