@@ -153,12 +153,14 @@ def _eval_variant(out_dir: Path) -> str:
 
 def _run_figures(run_dir: Path, variant: str) -> dict:
     figures: dict = {"benchmarks": {}}
-    formats = set()
+    formats, evaluated_weights = set(), set()
     for path in sorted((run_dir / "eval").glob("*.json")):
         report = read_result(path)
         figures["benchmarks"][path.stem] = _benchmark_figures(report)
         if "quantization" in report.get("model", {}):
             formats.add(int8_format_of(report["model"]["quantization"]))
+        if "fingerprint" in report.get("model", {}):
+            evaluated_weights.add(report["model"]["fingerprint"])
     figures["quantization_formats"] = sorted(formats)
     log = run_dir / "train" / "training_log.json"
     if log.is_file():
@@ -167,8 +169,11 @@ def _run_figures(run_dir: Path, variant: str) -> dict:
                                "best_validation_loss": training["best"], "stopped_early": training["stopped_early"]}
     manifest = run_dir / "bundle" / MANIFEST_NAME
     if manifest.is_file():
-        parity = read_result(manifest).get("parity", {}).get(variant, {})
-        figures["parity_mean_cosine"] = parity.get("mean_cosine")
+        bundle = read_result(manifest)
+        figures["parity_mean_cosine"] = bundle.get("parity", {}).get(variant, {}).get("mean_cosine")
+        # A run trained again for a merge's weights (train.experiment._train) keeps the reports of its first
+        # training; the float noise between the two trainings changes the weights' fingerprint.
+        figures["trained_again"] = bool(evaluated_weights - {bundle.get("fingerprint")})
     stages = run_dir / "stages.json"
     if stages.is_file():
         figures["stages_wall_s"] = {name: stage["wall_s"] for name, stage in
@@ -264,6 +269,12 @@ def markdown(results: dict) -> str:
         lines += ["**Not every model was quantised the same way**, so differences between these groups "
                   "include the format's: " + "; ".join(f"{fmt}: {', '.join(names)}" for fmt, names in mixed.items()),
                   ""]
+    trained_again = [name for name, config in configs.items()
+                     if any(run.get("trained_again") for run in config["seeds"].values())]
+    if trained_again:
+        lines += ["**Trained again after their evaluations** (for a merge's weights, with the same seed and budget): "
+                  f"{', '.join(trained_again)}. Their reports are of the first training's bundle, their parity "
+                  "figures of the second's.", ""]
     lines += ["## Headline figures", "", *_table(configs, HEADLINE, with_runs=results["eval_variant"]), ""]
     if "base" in configs:
         lines += ["## Difference to the base model", "", *_table(configs, HEADLINE, against=configs["base"]), ""]

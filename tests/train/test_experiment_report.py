@@ -3,8 +3,9 @@ import json
 from train.experiment_report import collect, markdown
 
 
-def write_eval(run_dir, benchmark, mono_map, quantization="dynamic int8 (format A), recipe all-matmuls"):
-    report = {"languages": ["en"], "model": {"variant": "int8", "quantization": quantization},
+def write_eval(run_dir, benchmark, mono_map, quantization="dynamic int8 (format A), recipe all-matmuls",
+               fingerprint="weights-1"):
+    report = {"languages": ["en"], "model": {"variant": "int8", "quantization": quantization, "fingerprint": fingerprint},
               "settings": {"mono": {"macro": {"map": mono_map}, "pools": {"en": {"map": mono_map, "queries": 3}}}}}
     (run_dir / "eval").mkdir(parents=True, exist_ok=True)
     (run_dir / "eval" / f"{benchmark}.json").write_text(json.dumps(report), encoding="utf-8")
@@ -59,3 +60,15 @@ def test_models_quantised_in_different_formats_are_named_and_recipes_do_not_coun
     write_eval(tmp_path / "runs" / "x-x-s0", "xquad-r", 0.70, "dynamic int8 (format B), recipe all-matmuls")
     note = next(line for line in markdown(collect(tmp_path)).splitlines() if "quantised the same way" in line)
     assert "dynamic int8 (format A): base, hybrid; dynamic int8 (format B): x-x" in note
+
+
+def test_a_run_trained_again_after_its_evaluations_is_named(tmp_path):
+    run = tmp_path / "runs" / "hybrid-s0"
+    write_eval(run, "xquad-r", 0.68, fingerprint="weights-1")
+    (run / "bundle").mkdir()
+    (run / "bundle" / "bundle.json").write_text(json.dumps({"fingerprint": "weights-1"}), encoding="utf-8")
+    assert "Trained again" not in markdown(collect(tmp_path))
+
+    (run / "bundle" / "bundle.json").write_text(json.dumps({"fingerprint": "weights-2"}), encoding="utf-8")
+    note = next(line for line in markdown(collect(tmp_path)).splitlines() if "Trained again" in line)
+    assert ": hybrid." in note
