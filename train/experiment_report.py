@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 
 from engine.bundle import MANIFEST_NAME
-from engine.machine import machine
 from export.onnx_export import int8_format_of
 from train.experiment import SETTINGS_FILE
 from train.experiment_results import read_result
@@ -42,7 +41,10 @@ def collect(out_dir: Path) -> dict:
             configs.setdefault(match["config"], {"seeds": {}})["seeds"][match["seed"]] = figures
     for config in configs.values():
         config["mean"], config["half_range"], config["seed_count"] = _summarise(list(config["seeds"].values()))
-    return {"machine": machine(), "budget": _budget(out_dir), "eval_variant": variant, "configurations": configs}
+    # The machines the reports were made on (a dir can be continued on several), not the one writing the table.
+    machines = sorted({name for config in configs.values() for run in config["seeds"].values()
+                       for name in run["machines"]})
+    return {"machines": machines, "budget": _budget(out_dir), "eval_variant": variant, "configurations": configs}
 
 
 def write_report(out_dir: Path) -> list[Path]:
@@ -153,15 +155,18 @@ def _eval_variant(out_dir: Path) -> str:
 
 def _run_figures(run_dir: Path, variant: str) -> dict:
     figures: dict = {"benchmarks": {}}
-    formats, evaluated_weights = set(), set()
+    formats, evaluated_weights, machines = set(), set(), set()
     for path in sorted((run_dir / "eval").glob("*.json")):
         report = read_result(path)
         figures["benchmarks"][path.stem] = _benchmark_figures(report)
+        if "machine" in report:
+            machines.add(f"{report['machine']['machine']}, OMP_NUM_THREADS={report['machine'].get('OMP_NUM_THREADS')}")
         if "quantization" in report.get("model", {}):
             formats.add(int8_format_of(report["model"]["quantization"]))
         if "fingerprint" in report.get("model", {}):
             evaluated_weights.add(report["model"]["fingerprint"])
     figures["quantization_formats"] = sorted(formats)
+    figures["machines"] = sorted(machines)
     log = run_dir / "train" / "training_log.json"
     if log.is_file():
         training = read_result(log)
@@ -256,8 +261,7 @@ LONG_TAIL = (*((f"MIRACL-subset {lang}", "miracl-subset", f"mono/{lang}/ndcg@10"
 
 def markdown(results: dict) -> str:
     configs = results["configurations"]
-    lines = ["# Batching experiment", "", f"Machine: {results['machine']['machine']}; "
-             f"OMP_NUM_THREADS={results['machine']['OMP_NUM_THREADS']}.", ""]
+    lines = ["# Batching experiment", "", f"Evaluated on: {'; '.join(results['machines']) or 'no report yet'}.", ""]
     if results["budget"]:
         lines += ["Budget (every configuration): " + ", ".join(f"{key} {value}" for key, value in
                                                               results["budget"].items()), ""]
@@ -273,8 +277,8 @@ def markdown(results: dict) -> str:
                      if any(run.get("trained_again") for run in config["seeds"].values())]
     if trained_again:
         lines += ["**Trained again after their evaluations** (for a merge's weights, with the same seed and budget): "
-                  f"{', '.join(trained_again)}. Their reports are of the first training's bundle, their parity "
-                  "figures of the second's.", ""]
+                  f"{', '.join(trained_again)}. Their reports made before that are of the first training's bundle "
+                  "(each report names its weights' fingerprint), their parity figures of the second's.", ""]
     lines += ["## Headline figures", "", *_table(configs, HEADLINE, with_runs=results["eval_variant"]), ""]
     if "base" in configs:
         lines += ["## Difference to the base model", "", *_table(configs, HEADLINE, against=configs["base"]), ""]

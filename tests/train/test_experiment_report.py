@@ -6,6 +6,7 @@ from train.experiment_report import collect, markdown
 def write_eval(run_dir, benchmark, mono_map, quantization="dynamic int8 (format A), recipe all-matmuls",
                fingerprint="weights-1"):
     report = {"languages": ["en"], "model": {"variant": "int8", "quantization": quantization, "fingerprint": fingerprint},
+              "machine": {"machine": "x86_64, 2 logical cores, Some CPU", "OMP_NUM_THREADS": "2"},
               "settings": {"mono": {"macro": {"map": mono_map}, "pools": {"en": {"map": mono_map, "queries": 3}}}}}
     (run_dir / "eval").mkdir(parents=True, exist_ok=True)
     (run_dir / "eval" / f"{benchmark}.json").write_text(json.dumps(report), encoding="utf-8")
@@ -72,3 +73,8 @@ def test_a_run_trained_again_after_its_evaluations_is_named(tmp_path):
     (run / "bundle" / "bundle.json").write_text(json.dumps({"fingerprint": "weights-2"}), encoding="utf-8")
     note = next(line for line in markdown(collect(tmp_path)).splitlines() if "Trained again" in line)
     assert ": hybrid." in note
+
+
+def test_the_table_names_the_machines_its_reports_were_made_on(tmp_path):
+    write_eval(tmp_path / "base", "xquad-r", 0.76)
+    assert "Evaluated on: x86_64, 2 logical cores, Some CPU, OMP_NUM_THREADS=2." in markdown(collect(tmp_path))
