@@ -82,7 +82,10 @@ def test_two_ranks_of_16_give_the_loss_and_gradients_of_one_of_32(tiny_model_dir
         assert two["losses"][name] == pytest.approx(value, rel=1e-5, abs=1e-7), name
     assert set(two["grads"]) == set(single_grads)
     for name, grad in single_grads.items():
-        torch.testing.assert_close(two["grads"][name], grad, rtol=1e-4, atol=1e-6, msg=name)
+        # An entry of a gradient sums over many tokens, so float32 rounding follows the tensor's largest entry,
+        # not each entry (token_type_embeddings sums the whole batch into one row; measured: up to 1.3e-6 of it).
+        tolerance = 1e-5 * float(grad.abs().max()) + 1e-9
+        torch.testing.assert_close(two["grads"][name], grad, rtol=0, atol=tolerance, msg=name)
 
 
 def test_torchrun_trains_on_two_ranks_and_rank_0_writes_the_run(tiny_model_dir, tmp_path):
