@@ -131,12 +131,15 @@ def test_a_run_is_compared_by_the_precision_it_trained_in_not_the_one_asked_for(
             run_experiment(auto, log=lambda line: None)
 
 
-def test_the_free_yoruba_configuration_leaves_yoruba_out_of_the_keep_term(tmp_path, tiny_model_dir):
+@pytest.mark.parametrize("batching", ["hybrid", "x-x-mono", "x-x", "x-y"])
+def test_a_free_yoruba_configuration_is_its_anchored_twin_with_yoruba_out_of_the_keep_term(
+        tmp_path, tiny_model_dir, batching):
     from train.experiment import _train_config
 
-    experiment = tiny_experiment(tmp_path, tiny_model_dir, configs=("hybrid-anchored-free-yo", "hybrid-anchored"))
+    experiment = tiny_experiment(tmp_path, tiny_model_dir,
+                                 configs=(f"{batching}-anchored-free-yo", f"{batching}-anchored"))
     free, anchored = (_train_config(experiment, config, 0, tmp_path / "pairs.jsonl",
                                     (tmp_path / "align.jsonl", tmp_path / "dev.jsonl"), tmp_path / "run")
                       for config in experiment.configurations)
-    assert free.free_languages == ["yo"] and anchored.free_languages is None
+    assert free.free_languages == ["yo"] and anchored.free_languages is None and free.batching == batching
     assert replace(free, free_languages=None) == anchored
