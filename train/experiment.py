@@ -194,13 +194,14 @@ def run_experiment(experiment: Experiment, data_root: Path | None = None, log=pr
             _train(train_config, run_dir, log)
             _export(run_dir / "train" / "model", run_dir, f"{run_dir.name} (fine-tuned from {experiment.base_model})",
                     experiment.eval_variant, log)
-            _evaluate_all(experiment, str(run_dir / "bundle"), run_dir, log)
-            for ratio in experiment.merge_ratios:
-                merged = experiment.merged_dir(config, seed, ratio)
+            for ratio, merged in zip(experiment.merge_ratios, merged_dirs):
                 _merge(experiment, run_dir / "train" / "model", merged, ratio, log)
                 _export(merged / "model", merged, f"{merged.name} ({experiment.base_model} merged with {run_dir.name})",
                         experiment.eval_variant, log)
-                _evaluate_all(experiment, str(merged / "bundle"), merged, log)
+            # The merges first: a merge at the chosen ratio is the model the recipe delivers, so a session
+            # that stops part-way leaves its figures rather than the run's.
+            for model_dir in (*merged_dirs, run_dir):
+                _evaluate_all(experiment, str(model_dir / "bundle"), model_dir, log)
 
 
 def _model_dirs(experiment: Experiment) -> dict[Path, Path]:

@@ -91,6 +91,8 @@ def test_anchored_runs_and_their_merges_with_the_base_model(experiment_dir, tiny
     assert json.loads((merged / "model" / "merge.json").read_text())["ratio"] == 0.5
     assert (merged / "eval" / "xquad-r.json").is_file()
     assert "hybrid-anchored+merge0.5-s0: merging with the base model" in lines
+    evaluated = [line.partition(":")[0] for line in lines if ": evaluating on " in line]
+    assert evaluated.index("hybrid-anchored+merge0.5-s0") < evaluated.index("hybrid-anchored-s0")
     again = []
     run_experiment(experiment, log=again.append)
     assert again == []
