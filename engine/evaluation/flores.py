@@ -16,6 +16,7 @@ from pathlib import Path
 
 from engine.errors import EngineError
 from engine.evaluation.data import Benchmark, Judgement, LanguagePart, assemble
+from engine.text_lines import decoded_lines
 
 DATASET_DIR = "flores200-sib"
 SPLITS = ("train", "dev")
@@ -86,23 +87,25 @@ def read_flores(root: Path, split: str, languages: list[str]) -> dict[str, dict[
 def read_flores_file(path: Path) -> dict[int, str]:
     """One `index_id<TAB>category<TAB>text` file; a broken row is an error naming the file and line."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        with path.open("rb") as handle:
+            # Split on newlines only: str.splitlines would also split a text at U+2028 or \x0c.
+            lines = [(number, line.rstrip("\r\n")) for number, line in decoded_lines(handle, str(path))]
     except FileNotFoundError:
         raise EngineError(f"FLORES-200 file {path} is missing (set ENGINE_DATA_DIR to the data dir holding "
                           f"{DATASET_DIR}/)") from None
-    except (OSError, UnicodeDecodeError) as err:
+    except OSError as err:
         raise EngineError(f"cannot read {path}: {err}") from None
-    if not lines or lines[0].split("\t") != HEADER:
+    if not lines or lines[0][1].split("\t") != HEADER:
         raise EngineError(f"{path}:1: expected the header {chr(9).join(HEADER)!r}")
     sentences: dict[int, str] = {}
-    for number, line in enumerate(lines[1:], start=2):
+    for number, line in lines[1:]:
         if not line.strip():
             continue
         fields = line.split("\t")
         if len(fields) != len(HEADER):
             raise EngineError(f"{path}:{number}: expected {len(HEADER)} tab-separated fields, got {len(fields)}")
         index_id, _, text = fields
-        if not index_id.isdigit():
+        if not (index_id.isascii() and index_id.isdigit()):
             raise EngineError(f"{path}:{number}: index_id {index_id!r} is not a number")
         if not text.strip():
             raise EngineError(f"{path}:{number}: empty text")

@@ -48,6 +48,7 @@ def test_every_language_dir_of_the_shared_data_is_in_the_table(shared_data):
     ("index_id\tcategory\ttext\n3\ttravel\t  \n", r"dev.tsv:2: empty text"),
     ("index_id\tcategory\ttext\n3\ttravel\tOne.\n3\ttravel\tTwo.\n", r"dev.tsv:3: index_id 3 is listed twice"),
     ("index_id\tcategory\ttext\n", r"holds no sentences"),
+    ("index_id\tcategory\ttext\n\u00b2\ttravel\tA sentence.\n", r"dev.tsv:2: index_id '\u00b2' is not a number"),
 ])
 def test_a_broken_file_names_its_line(tmp_path, content, message):
     path = tmp_path / "dev.tsv"
@@ -83,3 +84,12 @@ def test_identical_embeddings_across_languages_retrieve_every_translation_first(
     assert result.report["settings"]["cross"]["macro"]["map"] == pytest.approx(1.0)
     assert len(result.report["settings"]["cross"]["pools"]) == 6
     assert result.report["counts"]["queries"] == {"en": len(FLORES_IDS), "de": len(FLORES_IDS), "yo": len(FLORES_IDS)}
+
+
+def test_a_byte_order_mark_is_dropped_only_newlines_end_a_row_and_a_bad_byte_names_its_line(tmp_path):
+    path = tmp_path / "dev.tsv"
+    path.write_bytes("\ufeffindex_id\tcategory\ttext\r\n3\ttravel\tOne\u2028two\x0cthree.\r\n".encode("utf-8"))
+    assert read_flores_file(path) == {3: "One\u2028two\x0cthree."}
+    path.write_bytes(b"index_id\tcategory\ttext\n3\ttravel\tOne.\n4\ttravel\t\xff\n")
+    with pytest.raises(EngineError, match=r"dev.tsv:3: not UTF-8 text"):
+        read_flores_file(path)
