@@ -129,6 +129,9 @@ def train(config: TrainConfig) -> TrainResult:
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         sampler.load_state(state["sampler"])
+        if (align_sampler is None) != (state.get("align_sampler") is None):
+            raise EngineError(f"cannot resume: the checkpoint was trained {'without' if align_sampler else 'with'} "
+                              f"alignment data; give the same --align-data as the run it continues")
         if align_sampler is not None:
             align_sampler.load_state(state["align_sampler"])
         torch.set_rng_state(state["torch_rng"])
@@ -190,12 +193,22 @@ def _check_config(config: TrainConfig) -> None:
         raise EngineError(f"validation_fraction must be in [0, 1), got {config.validation_fraction}")
     if config.temperature <= 0:
         raise EngineError(f"temperature must be positive, got {config.temperature}")
+    if not config.learning_rate > 0:  # NaN too
+        raise EngineError(f"learning rate must be positive, got {config.learning_rate}")
+    if not config.weight_decay >= 0:
+        raise EngineError(f"weight decay must be 0 or more, got {config.weight_decay}")
+    if not 0.0 <= config.warmup_ratio <= 1.0:
+        raise EngineError(f"warmup ratio must be between 0 and 1, got {config.warmup_ratio}")
     if config.distill_weight < 0:
         raise EngineError(f"distill weight must be 0 or more, got {config.distill_weight}")
     if config.distill_weight == 0 and (config.align_data or config.align_validation_data or config.teacher):
         raise EngineError("alignment data and a teacher are used by anchoring only: give a distill weight above 0")
     if config.free_languages and config.distill_weight == 0:
         raise EngineError("free languages are left out of the keep term of anchoring: give a distill weight above 0")
+    outside = [lang for lang in config.free_languages or [] if config.languages and lang not in config.languages]
+    if outside:
+        raise EngineError(f"free language {outside[0]!r} is not among the training languages "
+                          f"({', '.join(config.languages)})")
     if config.align_validation_data and not config.align_data:
         raise EngineError("alignment validation data needs alignment data (--align-data) to train on")
 

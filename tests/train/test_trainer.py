@@ -116,6 +116,10 @@ def test_freezing_more_layers_than_can_be_trained_is_refused(tiny_model_dir, pai
     ({"steps": 0}, "steps must be at least 1"),
     ({"validation_fraction": 1.0}, "validation_fraction"),
     ({"temperature": 0.0}, "temperature must be positive"),
+    ({"learning_rate": -1e-5}, "learning rate must be positive, got -1e-05"),
+    ({"learning_rate": float("nan")}, "learning rate must be positive, got nan"),
+    ({"weight_decay": -0.1}, "weight decay must be 0 or more"),
+    ({"warmup_ratio": 1.5}, "warmup ratio must be between 0 and 1"),
     ({"batch_size": 9, "validation_fraction": 0.0}, "larger than the number of groups"),
 ])
 def test_bad_settings(tiny_model_dir, pairs_file, tmp_path, overrides, message):
@@ -194,9 +198,19 @@ def test_bad_anchoring_settings(tiny_model_dir, pairs_file, align_file, tmp_path
         (dict(distill_weight=1.0, align_validation_data=align_file), "needs alignment data"),
         (dict(free_languages=["de"]), "free languages are left out of the keep term"),
         (dict(distill_weight=1.0, free_languages=["yo"]), "free language 'yo' has no pairs in the training data"),
+        (dict(distill_weight=1.0, languages=["de"], free_languages=["en"]),
+         "free language 'en' is not among the training languages \\(de\\)"),
     ]:
         with pytest.raises(EngineError, match=message):
             train(_config(tiny_model_dir, pairs_file, tmp_path / "run", **overrides))
+
+
+def test_resume_with_other_alignment_data_is_refused(tiny_model_dir, tiny_bundle, pairs_file, align_file, tmp_path):
+    out = tmp_path / "run"
+    anchoring = dict(distill_weight=1.0, teacher=str(tiny_bundle), align_batch_size=4)
+    train(_config(tiny_model_dir, pairs_file, out, steps=2, **anchoring))
+    with pytest.raises(EngineError, match="cannot resume: the checkpoint was trained without alignment data"):
+        train(_config(tiny_model_dir, pairs_file, out, steps=4, resume=True, align_data=align_file, **anchoring))
 
 
 def test_a_teacher_of_another_model_is_refused(tiny_model_dir, pairs_file, tmp_path):
