@@ -1,8 +1,9 @@
-"""Read JSON Lines files whose every line is an object; errors name the file and line."""
+"""Read JSON Lines files whose every line is an object; errors name the file and line. Write them whole."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from engine.errors import EngineError
@@ -47,3 +48,22 @@ def parse_json(text: str | bytes):
 def _refuse_constant(name: str):
     """NaN and Infinity are accepted by Python's json but are not JSON, and break JSON output later."""
     raise ValueError(f"{name} is not valid JSON")
+
+
+def write_json_lines(path: Path, records, what: str = "file") -> int:
+    """Write each record (a dict) as one line; return how many. The lines go to a temporary file beside
+    `path` that replaces it at the end, so a failure part-way leaves an earlier file at `path` whole."""
+    path = Path(path)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    count = 0
+    try:
+        with temp.open("w", encoding="utf-8") as out:
+            for record in records:
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                count += 1
+        os.replace(temp, path)
+    except OSError as err:
+        raise EngineError(f"cannot write {what} {path}: {err.strerror}") from None
+    finally:
+        temp.unlink(missing_ok=True)
+    return count

@@ -14,12 +14,11 @@ One line is one group: the same query–passage pair written in several language
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import EngineError
-from engine.jsonl import read_json_objects
+from engine.jsonl import read_json_objects, write_json_lines
 from engine.languages import check_language_code
 
 
@@ -42,18 +41,16 @@ class PairGroup:
 
 def write_pair_groups(path: str | Path, groups) -> int:
     """Write `groups` (PairGroup) as JSONL; return how many were written."""
-    count = 0
-    with Path(path).open("w", encoding="utf-8") as out:
-        for group in groups:
-            pairs = {}
-            for lang, pair in group.pairs.items():
-                record = {"query": pair.query, "positive": pair.positive}
-                if pair.negatives:
-                    record["negatives"] = list(pair.negatives)
-                pairs[lang] = record
-            out.write(json.dumps({"group": group.group, "pairs": pairs}, ensure_ascii=False) + "\n")
-            count += 1
-    return count
+    return write_json_lines(path, (_group_record(group) for group in groups), "training pairs")
+
+
+def _group_record(group: PairGroup) -> dict:
+    pairs = {}
+    for lang, pair in group.pairs.items():
+        pairs[lang] = {"query": pair.query, "positive": pair.positive}
+        if pair.negatives:
+            pairs[lang]["negatives"] = list(pair.negatives)
+    return {"group": group.group, "pairs": pairs}
 
 
 def read_pair_groups(path: str | Path) -> list[PairGroup]:

@@ -12,12 +12,11 @@ towards the teacher's embedding of the group's source-language sentence (English
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import EngineError
-from engine.jsonl import read_json_objects
+from engine.jsonl import read_json_objects, write_json_lines
 from engine.languages import check_language_code
 
 
@@ -29,12 +28,8 @@ class TranslationGroup:
 
 def write_translation_groups(path: str | Path, groups) -> int:
     """Write `groups` (TranslationGroup) as JSONL; return how many were written."""
-    count = 0
-    with Path(path).open("w", encoding="utf-8") as out:
-        for group in groups:
-            out.write(json.dumps({"group": group.group, "sentences": group.sentences}, ensure_ascii=False) + "\n")
-            count += 1
-    return count
+    return write_json_lines(path, ({"group": group.group, "sentences": group.sentences} for group in groups),
+                            "translation groups")
 
 
 def read_translation_groups(path: str | Path) -> list[TranslationGroup]:
