@@ -165,6 +165,7 @@ def configurations_named(names: list[str]) -> tuple[Configuration, ...]:
 def run_experiment(experiment: Experiment, data_root: Path | None = None, log=print) -> None:
     """Evaluate the base model, then train, export and evaluate every (configuration, seed)."""
     _check_budget(experiment.budget)
+    check_writable(experiment.out_dir, "experiment dir")
     if experiment.results_dir is not None:
         check_writable(experiment.results_dir)
         restored = restore_results(experiment.results_dir, experiment.out_dir)
@@ -235,7 +236,7 @@ def _check_evaluation_settings(experiment: Experiment) -> None:
     path = experiment.out_dir / SETTINGS_FILE
     wanted = {"eval_variant": experiment.eval_variant, "device": experiment.device}
     if path.is_file():
-        recorded = read_result(path)
+        recorded = read_result(path, ("eval_variant",))
         if recorded["eval_variant"] != experiment.eval_variant:
             raise EngineError(f"{experiment.out_dir} evaluates {recorded['eval_variant']} bundles: "
                               f"use a new experiment dir for {experiment.eval_variant}")
@@ -309,7 +310,7 @@ def _check_same_training(log_file: Path, config) -> None:
 
     if not log_file.is_file():
         return
-    log = read_result(log_file)
+    log = read_result(log_file, ("config",))
     wanted = _comparable(json_config(config))
     # A setting added after the run was trained is recorded at its default.
     recorded = _comparable({**json_config(TrainConfig(data=config.data, out_dir=config.out_dir)), **log["config"]})
@@ -408,7 +409,7 @@ def _has_evaluation(run_dir: Path, spec: EvalSpec) -> bool:
         return False
     if spec.languages is None:
         return True
-    return sorted(read_result(path)["languages"]) == sorted(spec.languages)
+    return sorted(read_result(path, ("languages",))["languages"]) == sorted(spec.languages)
 
 
 def _record_stage(run_dir: Path, stage: str, seconds: float, **details) -> None:

@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from engine.bundle import MANIFEST_NAME
+from engine.errors import EngineError
 from export.onnx_export import int8_format_of
 from train.experiment import SETTINGS_FILE
-from train.experiment_results import read_result
+from train.experiment_results import damaged_result, read_result
 
 # Languages the long-tail table shows: MIRACL-subset nDCG@10 per language, and XQuAD-R and MLQA-R
 # cross-lingual mAP per query language (el, ru, th, tr: in no MLQA-R pair, only in NTREX sentences;
@@ -150,15 +151,19 @@ def plot_differences(results: dict, path: Path) -> Path:
 
 def _eval_variant(out_dir: Path) -> str:
     path = out_dir / SETTINGS_FILE
-    return read_result(path)["eval_variant"] if path.is_file() else "int8"
+    return read_result(path, ("eval_variant",))["eval_variant"] if path.is_file() else "int8"
 
 
 def _run_figures(run_dir: Path, variant: str) -> dict:
     figures: dict = {"benchmarks": {}}
     formats, evaluated_weights, machines = set(), set(), set()
     for path in sorted((run_dir / "eval").glob("*.json")):
-        report = read_result(path)
-        figures["benchmarks"][path.stem] = _benchmark_figures(report)
+        report = read_result(path, ("settings", "languages"))
+        try:
+            figures["benchmarks"][path.stem] = _benchmark_figures(report)
+        except (KeyError, TypeError, AttributeError) as err:  # a hand edit inside the settings
+            problem = f"its settings are not those of an engine eval report: {err!r}"
+            raise EngineError(damaged_result(path, problem)) from None
         if "machine" in report:
             machines.add(f"{report['machine']['machine']}, OMP_NUM_THREADS={report['machine'].get('OMP_NUM_THREADS')}")
         if "quantization" in report.get("model", {}):
@@ -169,7 +174,7 @@ def _run_figures(run_dir: Path, variant: str) -> dict:
     figures["machines"] = sorted(machines)
     log = run_dir / "train" / "training_log.json"
     if log.is_file():
-        training = read_result(log)
+        training = read_result(log, ("step", "best", "stopped_early"))
         figures["training"] = {"steps": training["step"], "wall_s": training.get("wall_s"),
                                "best_validation_loss": training["best"], "stopped_early": training["stopped_early"]}
     manifest = run_dir / "bundle" / MANIFEST_NAME
@@ -234,7 +239,7 @@ def _summarise(seed_figures: list[dict]) -> tuple[dict, dict, dict]:
 def _budget(out_dir: Path) -> dict | None:
     """The training settings every run shares (engine.experiment checks they are the same)."""
     for log in sorted((Path(out_dir) / "runs").glob("*/train/training_log.json")):
-        config = read_result(log)["config"]
+        config = read_result(log, ("config",))["config"]
         return {key: config[key] for key in ("base_model", "steps", "batch_size", "alpha", "learning_rate",
                                              "weight_decay", "warmup_ratio", "temperature", "max_query_length",
                                              "max_passage_length", "freeze_embeddings", "validate_every",

@@ -24,24 +24,34 @@ RESULT_FILES = (
 )
 
 
-def read_result(path: Path):
-    """One JSON result file; a damaged one (a bad copy, a hand edit) is an error naming it."""
+def read_result(path: Path, keys: tuple[str, ...] = ()) -> dict:
+    """One JSON result file, an object holding `keys`; a damaged one (a bad copy, a hand edit) is an
+    error naming it."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        result = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
-        raise EngineError(f"{path} is not a readable result file ({err}); delete it, and the experiment "
-                          "makes it again") from None
+        raise EngineError(damaged_result(path, str(err))) from None
+    if not isinstance(result, dict):
+        raise EngineError(damaged_result(path, f"a JSON {type(result).__name__}, not an object"))
+    missing = [key for key in keys if key not in result]
+    if missing:
+        raise EngineError(damaged_result(path, f"it has no {missing[0]!r}"))
+    return result
 
 
-def check_writable(results_dir: Path) -> None:
-    """Before a long run: the results dir must take files, or the first save would stop the run."""
+def damaged_result(path: Path, problem: str) -> str:
+    return f"{path} is not a readable result file ({problem}); delete it, and the experiment makes it again"
+
+
+def check_writable(directory: Path, what: str = "results dir") -> None:
+    """Before a long run: the dir must take files, or the first save would stop the run."""
     try:
-        Path(results_dir).mkdir(parents=True, exist_ok=True)
-        probe = Path(results_dir) / ".write-probe"
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        probe = Path(directory) / ".write-probe"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as err:
-        raise EngineError(f"cannot write the results dir {results_dir} ({err.strerror})") from None
+        raise EngineError(f"cannot write the {what} {directory} ({err.strerror})") from None
 
 
 def result_files(experiment_dir: Path) -> list[Path]:

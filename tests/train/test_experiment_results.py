@@ -7,7 +7,7 @@ import pytest
 from engine.errors import EngineError
 from tests.train.conftest import tiny_experiment
 from train.experiment import run_experiment
-from train.experiment_report import collect
+from train.experiment_report import collect, write_report
 from train.experiment_results import restore_results, result_files, save_results
 
 
@@ -71,3 +71,21 @@ def test_a_damaged_result_file_or_an_unwritable_results_dir_is_one_error(experim
         run_experiment(replace(experiment, out_dir=tmp_path / "other", results_dir=tmp_path / "a-file" / "results"),
                        log=lambda line: None)
     assert not (tmp_path / "other" / "base").exists()
+    with pytest.raises(EngineError, match="cannot write the experiment dir .*a-file"):
+        run_experiment(replace(experiment, out_dir=tmp_path / "a-file", results_dir=None), log=lambda line: None)
+
+
+@pytest.mark.parametrize("name, edit, message", [
+    ("experiment.json", lambda settings: {}, "it has no 'eval_variant'"),
+    ("runs/hybrid-s0/train/training_log.json", lambda log: [], "a JSON list, not an object"),
+    ("runs/hybrid-s0/eval/xquad-r.json", lambda report: {**report, "settings": {"mono": {}}},
+     "its settings are not those of an engine eval report: KeyError"),
+])
+def test_a_hand_edited_result_file_is_named(experiment_dir, tiny_model_dir, name, edit, message):
+    experiment = tiny_experiment(experiment_dir, tiny_model_dir)
+    run_experiment(experiment, log=lambda line: None)
+    path = experiment_dir / name
+    path.write_text(json.dumps(edit(json.loads(path.read_text()))))
+    with pytest.raises(EngineError, match=f"{name} is not a readable result file \\({message}.*delete it"):
+        run_experiment(experiment, log=lambda line: None)
+        write_report(experiment_dir)
