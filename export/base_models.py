@@ -55,9 +55,14 @@ def _check_architecture(config_file: Path) -> None:
     from transformers.models.auto.modeling_auto import MODEL_MAPPING
 
     try:
-        model_type = json.loads(config_file.read_text(encoding="utf-8")).get("model_type")
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise EngineError(f"cannot read {config_file}: {err.strerror}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise EngineError(f"{config_file} is not valid JSON: {err}") from None
+    if not isinstance(config, dict):
+        raise EngineError(f"{config_file}: expected a JSON object, got {type(config).__name__}")
+    model_type = config.get("model_type")
     if model_type not in CONFIG_MAPPING:
         raise EngineError(f"{config_file}: model_type {model_type!r} is not a transformers architecture")
     if CONFIG_MAPPING[model_type] not in MODEL_MAPPING:

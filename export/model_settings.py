@@ -39,11 +39,7 @@ def read_settings(model_dir: Path) -> EncoderSettings:
     model_dir = Path(model_dir)
     own = model_dir / SETTINGS_FILE
     if own.is_file():
-        fields = _read_json(own)
-        unknown = set(fields) - set(EncoderSettings.__dataclass_fields__)
-        if unknown:
-            raise EngineError(f"{own}: unknown field(s) {', '.join(sorted(unknown))}")
-        settings = EncoderSettings(**fields)
+        settings = _own_settings(own)
     elif (model_dir / "modules.json").is_file():
         settings = _from_sentence_transformers(model_dir)
     else:
@@ -53,8 +49,27 @@ def read_settings(model_dir: Path) -> EncoderSettings:
     return settings
 
 
+def _own_settings(path: Path) -> EncoderSettings:
+    fields = _read_json(path)
+    defaults = asdict(EncoderSettings())
+    unknown = set(fields) - set(defaults)
+    if unknown:
+        raise EngineError(f"{path}: unknown field(s) {', '.join(sorted(unknown))}")
+    for name, value in fields.items():
+        if type(value) is not type(defaults[name]):  # `is`: true is no max_length
+            raise EngineError(f"{path}: {name} must be a JSON {_JSON_TYPES[type(defaults[name])]}, got {value!r}")
+    if fields.get("max_length", DEFAULT_MAX_LENGTH) < 1:
+        raise EngineError(f"{path}: max_length must be at least 1, got {fields['max_length']}")
+    return EncoderSettings(**fields)
+
+
+_JSON_TYPES = {str: "string", bool: "boolean", int: "integer"}
+
+
 def _from_sentence_transformers(model_dir: Path) -> EncoderSettings:
-    modules = _read_json(model_dir / "modules.json")
+    modules = _read_json(model_dir / "modules.json", list)
+    if not all(isinstance(module, dict) for module in modules):
+        raise EngineError(f"{model_dir / 'modules.json'}: expected a list of JSON objects")
     types = {module.get("type", "").rsplit(".", 1)[-1]: module.get("path", "") for module in modules}
     pooling = "mean"
     if "Pooling" in types:
@@ -97,10 +112,14 @@ def _tokenizer_max_length(model_dir: Path) -> int:
     return DEFAULT_MAX_LENGTH
 
 
-def _read_json(path: Path):
+def _read_json(path: Path, expected: type = dict):
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        content = json.loads(path.read_text(encoding="utf-8"))
     except OSError as err:
         raise EngineError(f"cannot read {path}: {err.strerror}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise EngineError(f"{path} is not valid JSON: {err}") from None
+    if not isinstance(content, expected):
+        raise EngineError(f"{path}: expected a JSON {'object' if expected is dict else 'list'}, "
+                          f"got {type(content).__name__}")
+    return content

@@ -84,3 +84,5 @@ def _rows(path: Path):
         raise EngineError(f"mMARCO file {path} is missing") from None
     except UnicodeDecodeError as err:
         raise EngineError(f"{path} is not UTF-8 text ({err.reason} at byte {err.start})") from None
+    except OSError as err:
+        raise EngineError(f"cannot read mMARCO file {path}: {err.strerror}") from None

@@ -46,6 +46,13 @@ def test_unsupported_architecture(tiny_model_dir, tmp_path, model_type, message)
         resolve_base_model(model)
 
 
+def test_a_config_that_is_not_a_json_object_is_named(tiny_model_dir, tmp_path):
+    model = copy_model(tiny_model_dir, tmp_path / "model")
+    (model / "config.json").write_text("[]")
+    with pytest.raises(EngineError, match="config.json: expected a JSON object, got list"):
+        resolve_base_model(model)
+
+
 def test_missing_weights(tiny_model_dir, tmp_path):
     model = copy_model(tiny_model_dir, tmp_path / "model", skip={"model.safetensors"})
     with pytest.raises(EngineError, match="has no weights"):

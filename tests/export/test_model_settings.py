@@ -62,8 +62,22 @@ def test_tokenizer_without_a_real_limit_gets_the_default_length(tmp_path):
     ("{not json", "is not valid JSON"),
     ('{"pooling": "mean", "colour": "blue"}', "unknown field"),
     ('{"pooling": "max"}', "pooling 'max' is not supported"),
+    ("[]", "expected a JSON object, got list"),
+    ('{"max_length": "64"}', "max_length must be a JSON integer, got '64'"),
+    ('{"max_length": true}', "max_length must be a JSON integer, got True"),
+    ('{"max_length": 0}', "max_length must be at least 1, got 0"),
+    ('{"normalize": 1}', "normalize must be a JSON boolean, got 1"),
 ])
 def test_bad_engine_settings(tmp_path, content, message):
     (tmp_path / SETTINGS_FILE).write_text(content)
     with pytest.raises(EngineError, match=message):
+        read_settings(tmp_path)
+
+
+def test_a_modules_file_that_is_not_a_list_of_objects_is_named(tmp_path):
+    (tmp_path / "modules.json").write_text("[1]")
+    with pytest.raises(EngineError, match="modules.json: expected a list of JSON objects"):
+        read_settings(tmp_path)
+    (tmp_path / "modules.json").write_text("{}")
+    with pytest.raises(EngineError, match="modules.json: expected a JSON list, got dict"):
         read_settings(tmp_path)

@@ -66,3 +66,6 @@ def test_bad_dirs(tmp_path, mmarco_dir):
     (mmarco_dir / "triples.tsv").unlink()
     with pytest.raises(EngineError, match="mMARCO file .*triples.tsv is missing"):
         mmarco_pair_groups(mmarco_dir)
+    (mmarco_dir / "triples.tsv").symlink_to("triples.tsv")  # a loop: open() fails, as on an unreadable file
+    with pytest.raises(EngineError, match="cannot read mMARCO file .*triples.tsv: Too many levels of symbolic links"):
+        mmarco_pair_groups(mmarco_dir)
