@@ -139,9 +139,10 @@ def align_file(tmp_path):
 
 def test_anchored_run_logs_every_term_and_starts_at_the_teacher(tiny_model_dir, tiny_bundle, pairs_file, align_file,
                                                                  tmp_path):
-    # Learning rate 0: the student stays the base model, so in eval mode (validation) its embeddings are
-    # the teacher's cached ones, which shows the cache keys, prefixes and truncation match the student's.
-    train(_config(tiny_model_dir, pairs_file, tmp_path / "run", learning_rate=0.0, distill_weight=2.0,
+    # A learning rate far below float32's resolution of the weights (training refuses 0): the student stays
+    # the base model, so in eval mode (validation) its embeddings are the teacher's cached ones, which shows
+    # the cache keys, prefixes and truncation match the student's.
+    train(_config(tiny_model_dir, pairs_file, tmp_path / "run", learning_rate=1e-20, distill_weight=2.0,
                   align_data=align_file, align_validation_data=align_file, align_batch_size=4,
                   teacher=str(tiny_bundle), max_query_length=16, max_passage_length=24))
     log = _log(tmp_path / "run")
