@@ -395,8 +395,17 @@ def _evaluate_all(experiment: Experiment, model: str, run_dir: Path, log) -> Non
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(report_json(result.report), encoding="utf-8")
         _record_stage(run_dir, f"eval {spec.name}", time.perf_counter() - started)
-        if experiment.results_dir is not None:
-            save_results(experiment.out_dir, experiment.results_dir)
+        _keep_results(experiment)
+
+
+def _keep_results(experiment: Experiment) -> None:
+    """After every evaluation: the tables made again from every report so far, then copied with the reports
+    to the results dir, so a run that stops part-way leaves tables that match the reports beside them."""
+    from train.experiment_report import write_report  # it imports this module
+
+    write_report(experiment.out_dir)
+    if experiment.results_dir is not None:
+        save_results(experiment.out_dir, experiment.results_dir)
 
 
 def _evaluated(experiment: Experiment, run_dir: Path) -> bool:

@@ -19,8 +19,10 @@ def test_results_kept_apart_let_a_fresh_dir_continue_without_training_again(expe
     kept = {str(path) for path in result_files(results)}
     assert {"experiment.json", "base/eval/xquad-r.json", "runs/hybrid-s0/eval/xquad-r.json",
             "runs/hybrid-s0/stages.json", "runs/hybrid-s0/bundle/bundle.json",
-            "runs/hybrid-s0/train/training_log.json"} <= kept
+            "runs/hybrid-s0/train/training_log.json", "results.json", "results.md"} <= kept
     assert not any(name.endswith((".onnx", ".safetensors")) for name in kept)
+    # The tables kept are those of every report so far, even before the command writes them at its end.
+    assert json.loads((results / "results.json").read_text()) == json.loads(json.dumps(collect(experiment_dir)))
 
     fresh = tmp_path / "fresh"
     lines = []
