@@ -145,3 +145,25 @@ def test_a_free_yoruba_configuration_is_its_anchored_twin_with_yoruba_out_of_the
                       for config in experiment.configurations)
     assert free.free_languages == ["yo"] and anchored.free_languages is None and free.batching == batching
     assert replace(free, free_languages=None) == anchored
+
+
+def test_an_unaligned_yoruba_configuration_draws_no_yoruba_translation_for_the_align_term(tmp_path, tiny_model_dir):
+    from train.experiment import ALIGN_LANGUAGES, _train_config
+    from train.trainer import _align_sampler
+
+    experiment = tiny_experiment(tmp_path, tiny_model_dir,
+                                 configs=("hybrid-no-ntrex-anchored-unaligned-yo", "hybrid-no-ntrex-anchored"))
+    align = tmp_path / "align.jsonl"
+    write_translation_groups(align, [TranslationGroup(f"g{n}", {lang: f"{lang} {n}" for lang in ALIGN_LANGUAGES})
+                                     for n in range(16)])
+    unaligned, anchored = (_train_config(experiment, config, 0, tmp_path / "pairs.jsonl", (align, align),
+                                         tmp_path / "run") for config in experiment.configurations)
+    assert sorted(unaligned.align_languages) == sorted(set(ALIGN_LANGUAGES) - {"yo"})
+    assert replace(unaligned, align_languages=None) == anchored
+
+    def target_languages(config):
+        sampler = _align_sampler(config, align, 0)
+        return {target.split()[0] for _ in range(20) for _, target in sampler.next_batch()}
+
+    assert target_languages(unaligned) == set(ALIGN_LANGUAGES) - {"en", "yo"}
+    assert target_languages(anchored) == set(ALIGN_LANGUAGES) - {"en"}
