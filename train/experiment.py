@@ -85,7 +85,8 @@ CONFIGURATIONS = {config.name: config for config in (
     # anchored hybrid on the MLQA-R pairs alone, FLORES aligning the languages those pairs lack.
     Configuration("hybrid-no-ntrex-anchored", "hybrid", ("mlqa-r",), align_sources=FLORES),
     # That recipe lost Yoruba (MIRACL yo 0.247 against the base's 0.382), which only its align term sees: the
-    # align term pulls Yoruba to the teacher's English, where the teacher is weak. Yoruba left out of it.
+    # align term pulls Yoruba to the teacher's English, where the teacher is weak. Yoruba left out of it
+    # (it did not bring Yoruba back: the README's anchored results).
     Configuration("hybrid-no-ntrex-anchored-unaligned-yo", "hybrid", ("mlqa-r",), align_sources=FLORES,
                   unaligned_languages=("yo",)),
 )}
